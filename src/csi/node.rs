@@ -1,0 +1,307 @@
+//! The CSI Node service: publish and unpublish of ephemeral secret volumes.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tonic::{Request, Response, Status};
+use tracing::Instrument;
+
+use super::locks::VolumeLocks;
+use super::proto::{
+    NodeExpandVolumeRequest, NodeExpandVolumeResponse, NodeGetCapabilitiesRequest,
+    NodeGetCapabilitiesResponse, NodeGetInfoRequest, NodeGetInfoResponse,
+    NodeGetVolumeStatsRequest, NodeGetVolumeStatsResponse, NodePublishVolumeRequest,
+    NodePublishVolumeResponse, NodeStageVolumeRequest, NodeStageVolumeResponse,
+    NodeUnpublishVolumeRequest, NodeUnpublishVolumeResponse, NodeUnstageVolumeRequest,
+    NodeUnstageVolumeResponse, node_server::Node, volume_capability::AccessType,
+};
+use super::redact::PublishRequestLog;
+use crate::config::NodeConfig;
+use crate::error::{Error, Result};
+use crate::volume;
+
+/// The CSI spec caps identifiers at 128 bytes.
+const MAX_ID_BYTES: usize = 128;
+
+/// Serves Node RPCs for this node.
+#[derive(Debug, Clone)]
+pub struct NodeService {
+    config: Arc<NodeConfig>,
+    locks: VolumeLocks,
+}
+
+impl NodeService {
+    /// A node service for the given settings.
+    pub fn new(config: Arc<NodeConfig>) -> Self {
+        Self {
+            config,
+            locks: VolumeLocks::default(),
+        }
+    }
+
+    async fn publish(&self, request: NodePublishVolumeRequest) -> Result<()> {
+        check_publish(&request)?;
+        let guard = self.locks.try_lock(&request.volume_id)?;
+        let config = self.config.clone();
+        run_blocking(move || {
+            let _guard = guard;
+            let target = resolve_target(&config, &request.target_path)?;
+            let mounted_now = volume::ensure_tmpfs(&target, config.tmpfs_size_bytes)?;
+            tracing::info!(target = %target.display(), mounted_now, "volume published");
+            Ok(())
+        })
+        .await
+    }
+
+    async fn unpublish(&self, request: NodeUnpublishVolumeRequest) -> Result<()> {
+        require("volume_id", &request.volume_id)?;
+        require("target_path", &request.target_path)?;
+        let guard = self.locks.try_lock(&request.volume_id)?;
+        let config = self.config.clone();
+        run_blocking(move || {
+            let _guard = guard;
+            let target = resolve_target(&config, &request.target_path)?;
+            volume::teardown(&target)?;
+            tracing::info!(target = %target.display(), "volume unpublished");
+            Ok(())
+        })
+        .await
+    }
+}
+
+/// Runs blocking volume work on its own task, so that a caller that goes away
+/// mid-call cannot release the volume lock while the work still runs.
+async fn run_blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    let span = tracing::Span::current();
+    tokio::task::spawn_blocking(move || span.in_scope(work))
+        .await
+        .map_err(|e| Error::Internal(format!("volume task failed: {e}")))?
+}
+
+fn resolve_target(config: &NodeConfig, target_path: &str) -> Result<PathBuf> {
+    volume::target::resolve(&config.kubelet_dir, target_path.as_ref())
+        .map_err(|e| Error::InvalidArgument(e.to_string()))
+}
+
+fn require(field: &str, value: &str) -> Result<()> {
+    if value.is_empty() {
+        return Err(Error::InvalidArgument(format!("{field} is required")));
+    }
+    if value.len() > MAX_ID_BYTES && field == "volume_id" {
+        return Err(Error::InvalidArgument(format!(
+            "{field} is longer than {MAX_ID_BYTES} bytes"
+        )));
+    }
+    Ok(())
+}
+
+/// Argument checks that need no I/O.
+fn check_publish(request: &NodePublishVolumeRequest) -> Result<()> {
+    require("volume_id", &request.volume_id)?;
+    require("target_path", &request.target_path)?;
+    let capability = request
+        .volume_capability
+        .as_ref()
+        .ok_or_else(|| Error::InvalidArgument("volume_capability is required".into()))?;
+    match &capability.access_type {
+        Some(AccessType::Mount(mount)) => {
+            if !(mount.fs_type.is_empty() || mount.fs_type == "tmpfs") {
+                return Err(Error::InvalidArgument(format!(
+                    "volume_capability.mount.fs_type {:?} is not served: volumes are tmpfs",
+                    mount.fs_type
+                )));
+            }
+        }
+        Some(AccessType::Block(_)) => {
+            return Err(Error::InvalidArgument(
+                "volume_capability: block volumes are not served, only mount".into(),
+            ));
+        }
+        None => {
+            return Err(Error::InvalidArgument(
+                "volume_capability.access_type is required (mount)".into(),
+            ));
+        }
+    }
+    if !request.readonly {
+        return Err(Error::InvalidArgument(
+            "readonly must be true: secret volumes are read-only (set csi.readOnly: true on the Pod's volume)"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+fn unimplemented(rpc: &str) -> Status {
+    Status::unimplemented(format!("{rpc} is not served by this node-only plugin"))
+}
+
+#[tonic::async_trait]
+impl Node for NodeService {
+    async fn node_stage_volume(
+        &self,
+        _request: Request<NodeStageVolumeRequest>,
+    ) -> Result<Response<NodeStageVolumeResponse>, Status> {
+        Err(unimplemented("NodeStageVolume"))
+    }
+
+    async fn node_unstage_volume(
+        &self,
+        _request: Request<NodeUnstageVolumeRequest>,
+    ) -> Result<Response<NodeUnstageVolumeResponse>, Status> {
+        Err(unimplemented("NodeUnstageVolume"))
+    }
+
+    async fn node_publish_volume(
+        &self,
+        request: Request<NodePublishVolumeRequest>,
+    ) -> Result<Response<NodePublishVolumeResponse>, Status> {
+        let request = request.into_inner();
+        let span = tracing::info_span!("publish", volume = %request.volume_id);
+        async {
+            tracing::info!(request = ?PublishRequestLog(&request), "NodePublishVolume");
+            let service = self.clone();
+            // Own task: kubelet timing out must not cut a publish in half.
+            let outcome =
+                tokio::spawn(async move { service.publish(request).await }.in_current_span())
+                    .await
+                    .unwrap_or_else(|e| Err(Error::Internal(format!("publish task failed: {e}"))));
+            if let Err(error) = &outcome {
+                tracing::warn!(error = %error, code = ?error.code(), "NodePublishVolume failed");
+            }
+            outcome
+                .map(|()| Response::new(NodePublishVolumeResponse {}))
+                .map_err(Status::from)
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn node_unpublish_volume(
+        &self,
+        request: Request<NodeUnpublishVolumeRequest>,
+    ) -> Result<Response<NodeUnpublishVolumeResponse>, Status> {
+        let request = request.into_inner();
+        let span = tracing::info_span!("unpublish", volume = %request.volume_id);
+        async {
+            tracing::info!(target_path = %request.target_path, "NodeUnpublishVolume");
+            let service = self.clone();
+            let outcome =
+                tokio::spawn(async move { service.unpublish(request).await }.in_current_span())
+                    .await
+                    .unwrap_or_else(|e| {
+                        Err(Error::Internal(format!("unpublish task failed: {e}")))
+                    });
+            if let Err(error) = &outcome {
+                tracing::warn!(error = %error, code = ?error.code(), "NodeUnpublishVolume failed");
+            }
+            outcome
+                .map(|()| Response::new(NodeUnpublishVolumeResponse {}))
+                .map_err(Status::from)
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn node_get_volume_stats(
+        &self,
+        _request: Request<NodeGetVolumeStatsRequest>,
+    ) -> Result<Response<NodeGetVolumeStatsResponse>, Status> {
+        Err(unimplemented("NodeGetVolumeStats"))
+    }
+
+    async fn node_expand_volume(
+        &self,
+        _request: Request<NodeExpandVolumeRequest>,
+    ) -> Result<Response<NodeExpandVolumeResponse>, Status> {
+        Err(unimplemented("NodeExpandVolume"))
+    }
+
+    async fn node_get_capabilities(
+        &self,
+        _request: Request<NodeGetCapabilitiesRequest>,
+    ) -> Result<Response<NodeGetCapabilitiesResponse>, Status> {
+        // Only publish/unpublish are served, and those need no capability.
+        Ok(Response::new(NodeGetCapabilitiesResponse {
+            capabilities: Vec::new(),
+        }))
+    }
+
+    async fn node_get_info(
+        &self,
+        _request: Request<NodeGetInfoRequest>,
+    ) -> Result<Response<NodeGetInfoResponse>, Status> {
+        Ok(Response::new(NodeGetInfoResponse {
+            node_id: self.config.node_id.clone(),
+            max_volumes_per_node: 0,
+            accessible_topology: None,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::csi::proto::{VolumeCapability, volume_capability};
+
+    fn valid() -> NodePublishVolumeRequest {
+        NodePublishVolumeRequest {
+            volume_id: "csi-abc".into(),
+            target_path: "/var/lib/kubelet/pods/u/volumes/kubernetes.io~csi/v/mount".into(),
+            volume_capability: Some(VolumeCapability {
+                access_type: Some(AccessType::Mount(volume_capability::MountVolume::default())),
+                access_mode: None,
+            }),
+            readonly: true,
+            ..Default::default()
+        }
+    }
+
+    fn message(request: &NodePublishVolumeRequest) -> String {
+        check_publish(request).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn a_complete_read_only_mount_request_passes() {
+        assert!(check_publish(&valid()).is_ok());
+    }
+
+    #[test]
+    fn missing_fields_are_named() {
+        let mut r = valid();
+        r.volume_id.clear();
+        assert!(message(&r).contains("volume_id"));
+        let mut r = valid();
+        r.target_path.clear();
+        assert!(message(&r).contains("target_path"));
+        let mut r = valid();
+        r.volume_capability = None;
+        assert!(message(&r).contains("volume_capability"));
+    }
+
+    #[test]
+    fn block_access_is_refused() {
+        let mut r = valid();
+        r.volume_capability = Some(VolumeCapability {
+            access_type: Some(AccessType::Block(volume_capability::BlockVolume {})),
+            access_mode: None,
+        });
+        assert!(message(&r).contains("block"));
+    }
+
+    #[test]
+    fn writable_requests_are_refused() {
+        let mut r = valid();
+        r.readonly = false;
+        assert!(message(&r).contains("readonly"));
+    }
+
+    #[test]
+    fn overlong_volume_ids_are_refused() {
+        let mut r = valid();
+        r.volume_id = "x".repeat(129);
+        assert!(message(&r).contains("128"));
+    }
+}

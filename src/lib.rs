@@ -1,0 +1,12 @@
+//! vault-csi-driver: a Kubernetes CSI node driver that serves Vault/OpenBao
+//! secrets to Pods as files on a tmpfs, driven by the Vault Agent Injector's
+//! `vault.hashicorp.com/*` annotations.
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod csi;
+pub mod error;
+pub mod quantity;
+pub mod volume;
+
+pub use error::{Error, Result};

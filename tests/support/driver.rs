@@ -1,0 +1,212 @@
+//! Starts the real `vault-csi-driver serve` binary on a temporary socket and
+//! kubelet directory, and talks CSI to it over the unix socket.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use hyper_util::rt::TokioIo;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use tokio::net::UnixStream;
+use tonic::transport::{Channel, Endpoint, Uri};
+use vault_csi_driver::csi::proto::identity_client::IdentityClient;
+use vault_csi_driver::csi::proto::node_client::NodeClient;
+
+/// A running driver process and the directories it works in.
+pub struct Driver {
+    child: Option<Child>,
+    /// The CSI socket.
+    pub socket: PathBuf,
+    /// The fake kubelet root (`<dir>/kubelet`), with `pods/` created.
+    pub kubelet_dir: PathBuf,
+    log: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+/// Extra settings for a driver start.
+#[derive(Default, Clone)]
+pub struct DriverOptions {
+    /// More command-line arguments.
+    pub args: Vec<String>,
+    /// Environment variables.
+    pub env: Vec<(String, String)>,
+}
+
+impl Driver {
+    /// Starts a driver with default settings and waits until it serves.
+    pub async fn start() -> Driver {
+        Driver::start_with(DriverOptions::default()).await
+    }
+
+    /// Starts a driver with extra arguments and waits until it serves.
+    pub async fn start_with(options: DriverOptions) -> Driver {
+        let dir = tempfile::Builder::new()
+            .prefix("vcsi-test")
+            .tempdir()
+            .expect("temp dir");
+        let kubelet_dir = dir.path().join("kubelet");
+        fs::create_dir_all(kubelet_dir.join("pods")).unwrap();
+        let socket = dir.path().join("csi/csi.sock");
+        let log = dir.path().join("driver.log");
+        let mut driver = Driver {
+            child: None,
+            socket,
+            kubelet_dir,
+            log,
+            dir,
+        };
+        driver.spawn(&options);
+        driver.wait_serving().await;
+        driver
+    }
+
+    /// Starts the process again on the same directories (a driver restart).
+    pub async fn restart_with(&mut self, options: DriverOptions) {
+        self.kill();
+        self.spawn(&options);
+        self.wait_serving().await;
+    }
+
+    fn spawn(&mut self, options: &DriverOptions) {
+        let log = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .unwrap();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_vault-csi-driver"));
+        command
+            .arg("serve")
+            .arg("--endpoint")
+            .arg(format!("unix://{}", self.socket.display()))
+            .arg("--node-id")
+            .arg("test-node")
+            .arg("--kubelet-dir")
+            .arg(&self.kubelet_dir)
+            .args(&options.args)
+            .env(
+                "RUST_LOG",
+                "debug,h2=info,hyper=info,tower=info,rustls=info",
+            )
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log);
+        for (k, v) in &options.env {
+            command.env(k, v);
+        }
+        self.child = Some(command.spawn().expect("start vault-csi-driver"));
+    }
+
+    async fn wait_serving(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if UnixStream::connect(&self.socket).await.is_ok() {
+                return;
+            }
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                panic!(
+                    "driver exited with {status} before serving:\n{}",
+                    self.log()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "driver did not serve:\n{}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// The temporary directory everything lives in.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// What the driver logged so far.
+    pub fn log(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// A gRPC channel over the unix socket.
+    pub async fn channel(&self) -> Channel {
+        connect(&self.socket).await
+    }
+
+    /// A Node service client.
+    pub async fn node(&self) -> NodeClient<Channel> {
+        NodeClient::new(self.channel().await)
+    }
+
+    /// An Identity service client.
+    pub async fn identity(&self) -> IdentityClient<Channel> {
+        IdentityClient::new(self.channel().await)
+    }
+
+    /// A target path the way kubelet builds it for an inline volume.
+    pub fn target(&self, pod_uid: &str, volume: &str) -> PathBuf {
+        let parent = self
+            .kubelet_dir
+            .join("pods")
+            .join(pod_uid)
+            .join("volumes/kubernetes.io~csi")
+            .join(volume);
+        fs::create_dir_all(&parent).unwrap();
+        parent.join("mount")
+    }
+
+    /// Sends SIGTERM and waits for the process to exit.
+    pub fn terminate(&mut self) -> ExitStatus {
+        let mut child = self.child.take().expect("driver running");
+        kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
+        child.wait().unwrap()
+    }
+
+    /// Kills the process at once (SIGKILL), like a crash.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        self.kill();
+        unmount_below(self.dir.path());
+    }
+}
+
+/// Connects a tonic channel to a unix socket.
+pub async fn connect(socket: &Path) -> Channel {
+    let socket = socket.to_path_buf();
+    Endpoint::try_from("http://[::1]:50051")
+        .unwrap()
+        .connect_with_connector(tower::service_fn(move |_: Uri| {
+            let socket = socket.clone();
+            async move { Ok::<_, std::io::Error>(TokioIo::new(UnixStream::connect(socket).await?)) }
+        }))
+        .await
+        .expect("connect to the driver socket")
+}
+
+/// Every mount point at or below `dir`, deepest first.
+pub fn mounts_below(dir: &Path) -> Vec<PathBuf> {
+    let text = fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let mut found: Vec<PathBuf> = vault_csi_driver::volume::mountinfo::parse(&text)
+        .into_iter()
+        .map(|e| e.mount_point)
+        .filter(|p| p.starts_with(dir))
+        .collect();
+    found.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
+    found
+}
+
+/// Unmounts whatever a test left below `dir`, so a failing test leaves no mounts.
+pub fn unmount_below(dir: &Path) {
+    for path in mounts_below(dir) {
+        let _ = nix::mount::umount2(&path, nix::mount::MntFlags::MNT_DETACH);
+    }
+}
