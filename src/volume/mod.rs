@@ -4,6 +4,7 @@
 
 pub mod mountinfo;
 pub mod target;
+pub mod writer;
 
 use std::io;
 use std::path::Path;

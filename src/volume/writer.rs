@@ -1,0 +1,423 @@
+//! Writes a volume's files as one generation and switches to it atomically.
+//!
+//! Layout (the pattern kubelet uses for Secret volumes):
+//! ```text
+//! <root>/..gen-<n>/<files>     one directory per generation
+//! <root>/..data -> ..gen-<n>   switched with a single rename(2)
+//! <root>/<name> -> ..data/<name>   one link per top-level entry
+//! ```
+//! A reader opening `<root>/<name>` sees the old generation or the new one,
+//! never a mix. The previous generation is kept until the next switch so a
+//! reader that resolved `..data` just before a switch still finds its file.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{self, Write};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt, symlink};
+use std::path::{Component, Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::error::{Error, Result};
+
+const DATA_LINK: &str = "..data";
+const DATA_LINK_TMP: &str = "..data_tmp";
+const GENERATION_PREFIX: &str = "..gen-";
+
+/// One file of a volume: where, what, with which mode.
+#[derive(Clone, PartialEq, Eq)]
+pub struct FileContent {
+    /// Path relative to the volume root, plain components only.
+    pub path: PathBuf,
+    /// The bytes to write.
+    pub bytes: Vec<u8>,
+    /// Permission bits (e.g. 0o644).
+    pub mode: u32,
+}
+
+impl std::fmt::Debug for FileContent {
+    // Never print the bytes: they are secrets.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileContent")
+            .field("path", &self.path)
+            .field("len", &self.bytes.len())
+            .field("mode", &format_args!("{:o}", self.mode))
+            .finish()
+    }
+}
+
+/// Owner of the files (the app's user and group).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Owner {
+    /// User id.
+    pub uid: u32,
+    /// Group id.
+    pub gid: u32,
+}
+
+/// What a write did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteOutcome {
+    /// Every file already had these bytes, mode and owner: nothing was touched.
+    Unchanged,
+    /// A new generation is live; these paths differ from the previous one.
+    Switched {
+        /// Paths whose content, mode or owner changed, or that are new.
+        changed: Vec<PathBuf>,
+    },
+}
+
+/// Makes `files` the volume's content: unchanged sets are a no-op, anything
+/// else becomes a new generation switched in atomically.
+pub fn write_generation(root: &Path, files: &[FileContent], owner: Owner) -> Result<WriteOutcome> {
+    let mut by_path = BTreeMap::new();
+    for file in files {
+        check_relative(&file.path)?;
+        if by_path.insert(file.path.clone(), file).is_some() {
+            return Err(Error::InvalidArgument(format!(
+                "two files want the same path {}",
+                file.path.display()
+            )));
+        }
+    }
+    let current = current_generation(root)?;
+    let changed: Vec<PathBuf> = by_path
+        .values()
+        .filter(|f| !same_file(current.as_deref(), f, owner))
+        .map(|f| f.path.clone())
+        .collect();
+    let same_set = current
+        .as_deref()
+        .map(|dir| listed_files(dir).is_ok_and(|old| old.iter().eq(by_path.keys())))
+        .unwrap_or(false);
+    if changed.is_empty() && same_set {
+        return Ok(WriteOutcome::Unchanged);
+    }
+
+    let generation = new_generation_name();
+    let generation_dir = root.join(&generation);
+    if let Err(error) = fill_generation(
+        &generation_dir,
+        current.as_deref(),
+        &by_path,
+        &changed,
+        owner,
+    ) {
+        let _ = fs::remove_dir_all(&generation_dir);
+        return Err(error);
+    }
+    switch_data_link(root, &generation)?;
+    link_top_level(root, by_path.keys())?;
+    remove_old_generations(root, &generation, current.as_deref())?;
+    Ok(WriteOutcome::Switched { changed })
+}
+
+/// The directory `..data` points at, if any.
+pub fn current_generation(root: &Path) -> Result<Option<PathBuf>> {
+    match fs::read_link(root.join(DATA_LINK)) {
+        Ok(target) => Ok(Some(root.join(target))),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io("read link", root.join(DATA_LINK), e)),
+    }
+}
+
+fn check_relative(path: &Path) -> Result<()> {
+    let plain = path.components().all(|c| matches!(c, Component::Normal(_)));
+    let first = path.components().next();
+    let reserved =
+        matches!(first, Some(Component::Normal(name)) if name.to_string_lossy().starts_with(".."));
+    if !plain || first.is_none() || reserved {
+        return Err(Error::InvalidArgument(format!(
+            "file path {:?} must be relative, without `..`, and not start with `..`",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+fn same_file(generation: Option<&Path>, file: &FileContent, owner: Owner) -> bool {
+    let Some(dir) = generation else { return false };
+    let path = dir.join(&file.path);
+    let Ok(meta) = fs::symlink_metadata(&path) else {
+        return false;
+    };
+    meta.is_file()
+        && meta.mode() & 0o7777 == file.mode
+        && meta.uid() == owner.uid
+        && meta.gid() == owner.gid
+        && meta.len() == file.bytes.len() as u64
+        && fs::read(&path).is_ok_and(|old| old == file.bytes)
+}
+
+/// Every regular file below a generation directory, relative to it.
+fn listed_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let mut pending = vec![PathBuf::new()];
+    while let Some(relative) = pending.pop() {
+        for entry in fs::read_dir(dir.join(&relative))? {
+            let entry = entry?;
+            let path = relative.join(entry.file_name());
+            if entry.file_type()?.is_dir() {
+                pending.push(path);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+fn new_generation_name() -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{GENERATION_PREFIX}{nanos}")
+}
+
+fn fill_generation(
+    dir: &Path,
+    previous: Option<&Path>,
+    files: &BTreeMap<PathBuf, &FileContent>,
+    changed: &[PathBuf],
+    owner: Owner,
+) -> Result<()> {
+    make_dir(dir)?;
+    for (relative, file) in files {
+        let path = dir.join(relative);
+        if let Some(parent) = path.parent() {
+            make_dirs_below(dir, parent)?;
+        }
+        match previous {
+            // Unchanged files are the same inode as before: nothing rewritten.
+            Some(old) if !changed.contains(relative) => {
+                fs::hard_link(old.join(relative), &path).map_err(|e| Error::io("link", &path, e))?
+            }
+            _ => write_file(&path, file, owner)?,
+        }
+    }
+    Ok(())
+}
+
+fn make_dir(path: &Path) -> Result<()> {
+    fs::create_dir(path).map_err(|e| Error::io("create directory", path, e))?;
+    fs::set_permissions(path, fs::Permissions::from_mode(0o755))
+        .map_err(|e| Error::io("chmod", path, e))
+}
+
+fn make_dirs_below(base: &Path, dir: &Path) -> Result<()> {
+    if dir == base || dir.is_dir() {
+        return Ok(());
+    }
+    if let Some(parent) = dir.parent() {
+        make_dirs_below(base, parent)?;
+    }
+    make_dir(dir)
+}
+
+fn write_file(path: &Path, file: &FileContent, owner: Owner) -> Result<()> {
+    let io_error = |action| move |e| Error::io(action, path, e);
+    let mut out = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(io_error("create"))?;
+    out.write_all(&file.bytes).map_err(io_error("write"))?;
+    std::os::unix::fs::fchown(&out, Some(owner.uid), Some(owner.gid)).map_err(io_error("chown"))?;
+    // Explicit chmod: the mode must not depend on the process umask.
+    out.set_permissions(fs::Permissions::from_mode(file.mode))
+        .map_err(io_error("chmod"))
+}
+
+fn switch_data_link(root: &Path, generation: &str) -> Result<()> {
+    let tmp = root.join(DATA_LINK_TMP);
+    let _ = fs::remove_file(&tmp);
+    symlink(generation, &tmp).map_err(|e| Error::io("symlink", &tmp, e))?;
+    fs::rename(&tmp, root.join(DATA_LINK)).map_err(|e| Error::io("rename", &tmp, e))
+}
+
+/// Ensures `<root>/<first component>` links into `..data` for every file,
+/// and removes links for entries that are gone.
+fn link_top_level<'a>(root: &Path, paths: impl Iterator<Item = &'a PathBuf>) -> Result<()> {
+    let wanted: std::collections::BTreeSet<_> = paths
+        .filter_map(|p| p.components().next())
+        .map(|c| c.as_os_str().to_owned())
+        .collect();
+    for name in &wanted {
+        let link = root.join(name);
+        let target = Path::new(DATA_LINK).join(name);
+        if fs::read_link(&link).is_ok_and(|t| t == target) {
+            continue;
+        }
+        let tmp = root.join(format!("..link_tmp.{}", name.to_string_lossy()));
+        let _ = fs::remove_file(&tmp);
+        symlink(&target, &tmp).map_err(|e| Error::io("symlink", &tmp, e))?;
+        fs::rename(&tmp, &link).map_err(|e| Error::io("rename", &link, e))?;
+    }
+    for entry in fs::read_dir(root).map_err(|e| Error::io("list", root, e))? {
+        let entry = entry.map_err(|e| Error::io("list", root, e))?;
+        let name = entry.file_name();
+        let ours = name.to_string_lossy().starts_with("..");
+        if !ours && !wanted.contains(&name) && fs::read_link(entry.path()).is_ok() {
+            fs::remove_file(entry.path()).map_err(|e| Error::io("remove", entry.path(), e))?;
+        }
+    }
+    Ok(())
+}
+
+/// Keeps the new generation and the one just replaced; removes older ones.
+fn remove_old_generations(root: &Path, current: &str, previous: Option<&Path>) -> Result<()> {
+    for entry in fs::read_dir(root).map_err(|e| Error::io("list", root, e))? {
+        let entry = entry.map_err(|e| Error::io("list", root, e))?;
+        let name = entry.file_name();
+        let is_generation = name.to_string_lossy().starts_with(GENERATION_PREFIX);
+        let keep = name == current || previous.is_some_and(|p| p.file_name() == Some(&name));
+        if is_generation && !keep {
+            fs::remove_dir_all(entry.path()).map_err(|e| Error::io("remove", entry.path(), e))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn me() -> Owner {
+        Owner {
+            uid: nix::unistd::getuid().as_raw(),
+            gid: nix::unistd::getgid().as_raw(),
+        }
+    }
+
+    fn file(path: &str, bytes: &str, mode: u32) -> FileContent {
+        FileContent {
+            path: path.into(),
+            bytes: bytes.as_bytes().to_vec(),
+            mode,
+        }
+    }
+
+    #[test]
+    fn files_are_readable_through_top_level_links() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = [
+            file("a.txt", "alpha", 0o644),
+            file("sub/b.txt", "beta", 0o600),
+        ];
+        write_generation(dir.path(), &files, me()).unwrap();
+        assert_eq!(
+            fs::read_to_string(dir.path().join("a.txt")).unwrap(),
+            "alpha"
+        );
+        assert_eq!(
+            fs::read_to_string(dir.path().join("sub/b.txt")).unwrap(),
+            "beta"
+        );
+        let mode = fs::metadata(dir.path().join("sub/b.txt")).unwrap().mode() & 0o7777;
+        assert_eq!(mode, 0o600);
+    }
+
+    #[test]
+    fn the_same_content_twice_is_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = [file("a", "1", 0o644)];
+        write_generation(dir.path(), &files, me()).unwrap();
+        let before = current_generation(dir.path()).unwrap();
+        assert_eq!(
+            write_generation(dir.path(), &files, me()).unwrap(),
+            WriteOutcome::Unchanged
+        );
+        assert_eq!(current_generation(dir.path()).unwrap(), before);
+    }
+
+    #[test]
+    fn a_change_switches_generation_and_reports_only_changed_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        write_generation(
+            dir.path(),
+            &[file("a", "1", 0o644), file("b", "x", 0o644)],
+            me(),
+        )
+        .unwrap();
+        let inode_b = fs::metadata(dir.path().join("b")).unwrap().ino();
+        let outcome = write_generation(
+            dir.path(),
+            &[file("a", "2", 0o644), file("b", "x", 0o644)],
+            me(),
+        )
+        .unwrap();
+        assert_eq!(
+            outcome,
+            WriteOutcome::Switched {
+                changed: vec!["a".into()]
+            }
+        );
+        assert_eq!(fs::read_to_string(dir.path().join("a")).unwrap(), "2");
+        assert_eq!(
+            fs::metadata(dir.path().join("b")).unwrap().ino(),
+            inode_b,
+            "b not rewritten"
+        );
+    }
+
+    #[test]
+    fn a_mode_change_counts_as_a_change() {
+        let dir = tempfile::tempdir().unwrap();
+        write_generation(dir.path(), &[file("a", "1", 0o644)], me()).unwrap();
+        let outcome = write_generation(dir.path(), &[file("a", "1", 0o400)], me()).unwrap();
+        assert!(matches!(outcome, WriteOutcome::Switched { .. }));
+    }
+
+    #[test]
+    fn removed_files_disappear_and_the_previous_generation_is_kept_once() {
+        let dir = tempfile::tempdir().unwrap();
+        write_generation(
+            dir.path(),
+            &[file("a", "1", 0o644), file("b", "1", 0o644)],
+            me(),
+        )
+        .unwrap();
+        write_generation(dir.path(), &[file("a", "2", 0o644)], me()).unwrap();
+        write_generation(dir.path(), &[file("a", "3", 0o644)], me()).unwrap();
+        assert!(!dir.path().join("b").exists());
+        let generations = fs::read_dir(dir.path())
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with(GENERATION_PREFIX)
+            })
+            .count();
+        assert_eq!(generations, 2);
+    }
+
+    #[test]
+    fn escaping_and_reserved_paths_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        for bad in ["../x", "/etc/x", "..data", "a/../../x", ""] {
+            let result = write_generation(dir.path(), &[file(bad, "1", 0o644)], me());
+            assert!(matches!(result, Err(Error::InvalidArgument(_))), "{bad}");
+        }
+    }
+
+    #[test]
+    fn duplicate_paths_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let result = write_generation(
+            dir.path(),
+            &[file("a", "1", 0o644), file("a", "2", 0o644)],
+            me(),
+        );
+        assert!(matches!(result, Err(Error::InvalidArgument(_))));
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_bytes() {
+        let shown = format!("{:?}", file("a", "hunter2", 0o644));
+        assert!(!shown.contains("hunter2"));
+    }
+}
