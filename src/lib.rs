@@ -6,7 +6,11 @@
 pub mod config;
 pub mod csi;
 pub mod error;
+pub mod kube;
+pub mod pod;
 pub mod quantity;
+pub mod template;
+pub mod timefmt;
 pub mod volume;
 
 pub use error::{Error, Result};

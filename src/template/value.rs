@@ -1,0 +1,226 @@
+//! The values a Go template sees: what Go's JSON decoder (with
+//! `UseNumber()`) puts in an `interface{}`, plus the numbers a template
+//! computes itself; and how `fmt` and `text/template` print them.
+
+use std::collections::BTreeMap;
+use std::fmt::{self, Write};
+
+use super::float;
+
+pub use super::decode::{JsonError, JsonErrorKind, decode_json, decode_json_bytes};
+
+/// A Go value held in an `interface{}`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// A nil interface (JSON `null`).
+    Nil,
+    /// A `bool`.
+    Bool(bool),
+    /// A `json.Number`: a string type that keeps the literal text (`1.50`).
+    Number(String),
+    /// A `string`.
+    String(String),
+    /// A `[]interface{}`.
+    List(Vec<Value>),
+    /// A `map[string]interface{}`; Go prints and encodes it in key order.
+    Map(BTreeMap<String, Value>),
+    /// An `int` (Go's `int` is 64 bits on the platforms that matter).
+    Int(i64),
+    /// A `uint64`.
+    Uint(u64),
+    /// A `float64`.
+    Float(f64),
+}
+
+impl Value {
+    /// Whether this is a nil interface.
+    pub fn is_nil(&self) -> bool {
+        matches!(self, Value::Nil)
+    }
+}
+
+/// Prints like Go's `%v` (see [`write_v`]).
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut text = String::new();
+        write_v(&mut text, self);
+        f.write_str(&text)
+    }
+}
+
+/// Go's `fmt.Sprint(x)` (the `%v` verb) of a value in an `interface{}`.
+pub fn format_v(value: &Value) -> String {
+    let mut out = String::new();
+    write_v(&mut out, value);
+    out
+}
+
+/// Appends Go's `%v` of `value`: `map[a:1 b:[x y]]`, `<nil>` for nil,
+/// strings and `json.Number`s as their raw text.
+pub fn write_v(out: &mut String, value: &Value) {
+    match value {
+        Value::Nil => out.push_str("<nil>"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(text) | Value::String(text) => out.push_str(text),
+        Value::List(items) => write_list_v(out, items),
+        Value::Map(members) => write_map_v(out, members),
+        Value::Int(i) => push_display(out, i),
+        Value::Uint(u) => push_display(out, u),
+        Value::Float(f) => float::write_go_g(out, *f),
+    }
+}
+
+/// What `{{ x }}` in Go's `text/template` prints for `x` (see
+/// [`write_for_template`]).
+pub fn print_for_template(value: &Value) -> String {
+    let mut out = String::new();
+    write_for_template(&mut out, value);
+    out
+}
+
+/// Appends what an action `{{ x }}` prints. The template engine unwraps an
+/// `interface{}` result before printing, so a nil interface at the top
+/// (a variable, field, map entry or pipeline result) prints `<no value>`;
+/// nil nested inside a map or list is printed by `fmt` as `<nil>`.
+pub fn write_for_template(out: &mut String, value: &Value) {
+    match value {
+        Value::Nil => out.push_str("<no value>"),
+        other => write_v(out, other),
+    }
+}
+
+fn write_list_v(out: &mut String, items: &[Value]) {
+    out.push('[');
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        write_v(out, item);
+    }
+    out.push(']');
+}
+
+fn write_map_v(out: &mut String, members: &BTreeMap<String, Value>) {
+    out.push_str("map[");
+    for (i, (key, item)) in members.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(key);
+        out.push(':');
+        write_v(out, item);
+    }
+    out.push(']');
+}
+
+fn push_display(out: &mut String, value: impl fmt::Display) {
+    // Writing to a String cannot fail.
+    let _ = write!(out, "{value}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decoded(text: &str) -> Value {
+        decode_json(text).expect("test JSON is valid")
+    }
+
+    #[test]
+    fn nil_inside_map_prints_nil() {
+        assert_eq!(format_v(&decoded(r#"{"k":null}"#)), "map[k:<nil>]");
+    }
+
+    #[test]
+    fn nil_inside_list_prints_nil() {
+        assert_eq!(format_v(&decoded("[null]")), "[<nil>]");
+    }
+
+    #[test]
+    fn top_level_nil_prints_nil_for_fmt() {
+        assert_eq!(format_v(&Value::Nil), "<nil>");
+    }
+
+    #[test]
+    fn top_level_nil_prints_no_value_in_a_template() {
+        assert_eq!(print_for_template(&Value::Nil), "<no value>");
+    }
+
+    #[test]
+    fn template_printing_of_non_nil_is_fmt_printing() {
+        let value = decoded(r#"{"a":[null,1]}"#);
+        assert_eq!(print_for_template(&value), "map[a:[<nil> 1]]");
+    }
+
+    #[test]
+    fn map_keys_print_sorted_with_nested_values() {
+        // As the agent printed `{{ .Data.nested }}` for this object.
+        let value = decoded(r#"{"z":[1,"a",null,true],"b":[],"a":{}}"#);
+        assert_eq!(format_v(&value), "map[a:map[] b:[] z:[1 a <nil> true]]");
+    }
+
+    #[test]
+    fn deeply_nested_containers_print_like_go() {
+        let value = decoded(r#"[[1,2],[],{"k":null},{"x":{"y":{"z":[null]}}}]"#);
+        assert_eq!(
+            format_v(&value),
+            "[[1 2] [] map[k:<nil>] map[x:map[y:map[z:[<nil>]]]]]"
+        );
+    }
+
+    #[test]
+    fn json_number_prints_its_literal_text() {
+        for literal in ["1.50", "1E5", "1.5e-7", "-0", "12345678901234567890"] {
+            assert_eq!(format_v(&decoded(literal)), literal);
+        }
+    }
+
+    #[test]
+    fn strings_print_raw() {
+        assert_eq!(
+            format_v(&Value::String("p@ss w\"ord <a>&\n".into())),
+            "p@ss w\"ord <a>&\n"
+        );
+    }
+
+    #[test]
+    fn empty_string_prints_nothing() {
+        assert_eq!(format_v(&decoded(r#"{"e":""}"#)), "map[e:]");
+    }
+
+    #[test]
+    fn strings_with_spaces_are_not_quoted_in_lists() {
+        assert_eq!(format_v(&decoded(r#"["a b","c"]"#)), "[a b c]");
+    }
+
+    #[test]
+    fn booleans_print_as_words() {
+        assert_eq!(format_v(&Value::Bool(true)), "true");
+        assert_eq!(format_v(&Value::Bool(false)), "false");
+    }
+
+    #[test]
+    fn integers_print_in_decimal() {
+        assert_eq!(format_v(&Value::Int(-42)), "-42");
+        assert_eq!(format_v(&Value::Uint(u64::MAX)), "18446744073709551615");
+    }
+
+    #[test]
+    fn floats_print_in_shortest_g_form() {
+        assert_eq!(format_v(&Value::Float(1e6)), "1e+06");
+        assert_eq!(format_v(&Value::Float(0.1 + 0.2)), "0.30000000000000004");
+        assert_eq!(format_v(&Value::List(vec![Value::Float(1e-5)])), "[1e-05]");
+    }
+
+    #[test]
+    fn display_is_fmt_printing() {
+        let value = decoded(r#"{"a":[1,null]}"#);
+        assert_eq!(value.to_string(), format_v(&value));
+    }
+
+    #[test]
+    fn only_nil_is_nil() {
+        assert!(Value::Nil.is_nil());
+        assert!(!Value::String(String::new()).is_nil());
+    }
+}
