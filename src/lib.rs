@@ -6,6 +6,7 @@
 pub mod config;
 pub mod csi;
 pub mod error;
+pub mod inject;
 pub mod kube;
 pub mod pod;
 pub mod quantity;

@@ -22,6 +22,10 @@ pub struct Pod {
 
 impl Pod {
     /// Parses a Pod from the JSON body of `GET /api/v1/namespaces/{ns}/pods/{name}`.
+    ///
+    /// # Errors
+    ///
+    /// The body is not JSON, or a field the driver reads has the wrong type.
     pub fn from_json(body: &[u8]) -> Result<Pod, serde_json::Error> {
         serde_json::from_slice(body)
     }

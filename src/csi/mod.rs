@@ -1,5 +1,6 @@
 //! The CSI node plugin: gRPC over a unix socket.
 
+pub mod context;
 pub mod identity;
 pub mod locks;
 pub mod node;
