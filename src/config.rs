@@ -42,6 +42,72 @@ pub struct ServeArgs {
     /// Log format: `text` for people, `json` for log collectors. Verbosity comes from RUST_LOG.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+
+    /// How to reach Vault.
+    #[command(flatten)]
+    pub vault: VaultArgs,
+
+    /// How to reach the Kubernetes API server.
+    #[command(flatten)]
+    pub kube: crate::kube::KubeArgs,
+}
+
+/// Flags for reaching Vault/OpenBao; trust is a node setting, never a Pod's.
+#[derive(Debug, Clone, Args)]
+pub struct VaultArgs {
+    /// Vault/OpenBao address, e.g. https://vault.vault.svc:8200.
+    #[arg(long, env = "VAULT_ADDR")]
+    pub vault_addr: String,
+
+    /// PEM bundle of CA certificates that sign Vault's certificate (replaces the system roots).
+    #[arg(long, env = "VAULT_CACERT")]
+    pub vault_ca_file: Option<PathBuf>,
+
+    /// Directory of CA certificates (*.pem, *.crt) that sign Vault's certificate.
+    #[arg(long, env = "VAULT_CAPATH")]
+    pub vault_ca_dir: Option<PathBuf>,
+
+    /// PEM client certificate for mutual TLS with Vault.
+    #[arg(long, env = "VAULT_CLIENT_CERT", requires = "vault_client_key")]
+    pub vault_client_cert: Option<PathBuf>,
+
+    /// PEM private key of --vault-client-cert.
+    #[arg(long, env = "VAULT_CLIENT_KEY", requires = "vault_client_cert")]
+    pub vault_client_key: Option<PathBuf>,
+
+    /// Name Vault's certificate must carry, when it differs from the address's host.
+    #[arg(long, env = "VAULT_TLS_SERVER_NAME")]
+    pub vault_tls_server_name: Option<String>,
+
+    /// Accept any certificate from Vault. Insecure: for tests only.
+    #[arg(long, env = "VAULT_SKIP_VERIFY")]
+    pub vault_skip_verify: bool,
+
+    /// Other Vault addresses a Pod may choose with the `service` annotation (comma-separated).
+    #[arg(long, env = "VAULT_ALLOWED_ADDRS", value_delimiter = ',')]
+    pub vault_allowed_addrs: Vec<String>,
+
+    /// Audience of the Pod ServiceAccount token to log in with (the CSIDriver's tokenRequests).
+    #[arg(long, env = "VAULT_AUDIENCE", default_value = "vault")]
+    pub audience: String,
+}
+
+impl VaultArgs {
+    /// The Vault client settings these flags describe.
+    pub fn settings(&self) -> crate::vault::VaultSettings {
+        crate::vault::VaultSettings {
+            address: self.vault_addr.clone(),
+            tls: crate::vault::VaultTlsConfig {
+                ca_file: self.vault_ca_file.clone(),
+                ca_dir: self.vault_ca_dir.clone(),
+                client_cert: self.vault_client_cert.clone(),
+                client_key: self.vault_client_key.clone(),
+                server_name: self.vault_tls_server_name.clone(),
+                skip_verify: self.vault_skip_verify,
+            },
+            ..Default::default()
+        }
+    }
 }
 
 /// Validated settings of the node plugin.
@@ -57,6 +123,8 @@ pub struct NodeConfig {
     pub kubelet_dir: PathBuf,
     /// tmpfs size limit per volume, in bytes.
     pub tmpfs_size_bytes: u64,
+    /// Token audience to log in with.
+    pub audience: String,
 }
 
 /// A flag whose value cannot be used.
@@ -94,6 +162,12 @@ impl ServeArgs {
                 problem: "must be an absolute path".into(),
             });
         }
+        if self.vault.audience.trim().is_empty() {
+            return Err(ConfigError {
+                flag: "audience",
+                problem: "is empty".into(),
+            });
+        }
         let tmpfs_size_bytes =
             quantity::parse_bytes(&self.tmpfs_size).map_err(|problem| ConfigError {
                 flag: "tmpfs-size",
@@ -105,6 +179,7 @@ impl ServeArgs {
             node_id: self.node_id.clone(),
             kubelet_dir: self.kubelet_dir.clone(),
             tmpfs_size_bytes,
+            audience: self.vault.audience.clone(),
         })
     }
 }
@@ -137,6 +212,22 @@ mod tests {
             kubelet_dir: "/var/lib/kubelet".into(),
             tmpfs_size: "8Mi".into(),
             log_format: LogFormat::Text,
+            vault: VaultArgs {
+                vault_addr: "http://127.0.0.1:8200".into(),
+                vault_ca_file: None,
+                vault_ca_dir: None,
+                vault_client_cert: None,
+                vault_client_key: None,
+                vault_tls_server_name: None,
+                vault_skip_verify: false,
+                vault_allowed_addrs: Vec::new(),
+                audience: "vault".into(),
+            },
+            kube: crate::kube::KubeArgs {
+                kube_api_url: None,
+                kube_ca_file: None,
+                kube_token_file: None,
+            },
         }
     }
 

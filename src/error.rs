@@ -9,6 +9,18 @@ pub enum Error {
     /// The request itself is malformed or asks for something not served.
     #[error("{0}")]
     InvalidArgument(String),
+    /// The Pod is not one this driver serves as it is (not injected, replaced).
+    #[error("{0}")]
+    FailedPrecondition(String),
+    /// The Pod's annotations do not make a valid plan.
+    #[error("{0}")]
+    Plan(#[from] crate::inject::PlanError),
+    /// Talking to Vault failed.
+    #[error("{0}")]
+    Vault(#[from] crate::vault::VaultError),
+    /// Talking to the Kubernetes API server failed.
+    #[error("{0}")]
+    Kube(#[from] crate::kube::KubeError),
     /// Another operation on the same volume is in flight; kubelet retries.
     #[error("an operation on volume {0:?} is already in progress")]
     Aborted(String),
@@ -45,6 +57,24 @@ impl Error {
     pub fn code(&self) -> tonic::Code {
         match self {
             Error::InvalidArgument(_) => tonic::Code::InvalidArgument,
+            Error::FailedPrecondition(_) => tonic::Code::FailedPrecondition,
+            Error::Plan(e) => match e.kind() {
+                crate::inject::ErrorKind::FailedPrecondition => tonic::Code::FailedPrecondition,
+                crate::inject::ErrorKind::InvalidArgument => tonic::Code::InvalidArgument,
+            },
+            Error::Vault(e) => match e.code() {
+                crate::vault::ErrorKind::InvalidArgument => tonic::Code::InvalidArgument,
+                crate::vault::ErrorKind::PermissionDenied => tonic::Code::PermissionDenied,
+                crate::vault::ErrorKind::NotFound => tonic::Code::NotFound,
+                crate::vault::ErrorKind::Unavailable => tonic::Code::Unavailable,
+                crate::vault::ErrorKind::Internal => tonic::Code::Internal,
+            },
+            Error::Kube(e) => match e {
+                crate::kube::KubeError::PodNotFound { .. } => tonic::Code::NotFound,
+                crate::kube::KubeError::Refused { .. }
+                | crate::kube::KubeError::Unavailable { .. } => tonic::Code::Unavailable,
+                _ => tonic::Code::Internal,
+            },
             Error::Aborted(_) => tonic::Code::Aborted,
             Error::Mount { .. } | Error::Io { .. } | Error::Internal(_) => tonic::Code::Internal,
         }
@@ -54,6 +84,10 @@ impl Error {
     pub fn metric_label(&self) -> &'static str {
         match self {
             Error::InvalidArgument(_) => "invalid_argument",
+            Error::FailedPrecondition(_) => "failed_precondition",
+            Error::Plan(_) => "bad_annotations",
+            Error::Vault(e) => e.metric_label(),
+            Error::Kube(_) => "kubernetes",
             Error::Aborted(_) => "aborted",
             Error::Mount { .. } => "mount",
             Error::Io { .. } => "io",

@@ -81,12 +81,12 @@ pub struct PodEvent {
     pub message: String,
 }
 
-/// The driver's API server client.
-#[derive(Debug)]
+/// The driver's API server client; cheap to clone.
+#[derive(Debug, Clone)]
 pub struct KubeClient {
     base: String,
     http: reqwest::Client,
-    token: TokenFile,
+    token: std::sync::Arc<TokenFile>,
     reporting_instance: String,
 }
 
@@ -123,7 +123,7 @@ impl KubeClient {
         Ok(Self {
             base,
             http,
-            token: TokenFile::new(token_file),
+            token: std::sync::Arc::new(TokenFile::new(token_file)),
             reporting_instance: node_id.to_string(),
         })
     }

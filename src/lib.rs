@@ -9,9 +9,12 @@ pub mod error;
 pub mod inject;
 pub mod kube;
 pub mod pod;
+pub mod publish;
 pub mod quantity;
+pub mod render;
 pub mod template;
 pub mod timefmt;
+pub mod vault;
 pub mod volume;
 
 pub use error::{Error, Result};

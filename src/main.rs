@@ -6,6 +6,9 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 use vault_csi_driver::config::{LogFormat, ServeArgs};
+use vault_csi_driver::kube::KubeClient;
+use vault_csi_driver::publish::{PublishSettings, Publisher, normalise_addr};
+use vault_csi_driver::vault::VaultClient;
 
 /// Kubernetes CSI node driver serving Vault/OpenBao secrets as files on tmpfs.
 #[derive(Debug, Parser)]
@@ -52,7 +55,27 @@ async fn shutdown_signal() {
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     init_logging(args.log_format);
     let config = args.validate()?;
-    vault_csi_driver::csi::serve(Arc::new(config), shutdown_signal())
+    if args.vault.vault_skip_verify {
+        tracing::warn!(
+            "--vault-skip-verify is set: Vault's certificate is NOT checked, anyone on the path can read every secret and token; never use this outside a test"
+        );
+    }
+    let vault = VaultClient::new(&args.vault.settings()).context("Vault client")?;
+    let kube = KubeClient::new(&args.kube, &config.node_id).context("Kubernetes client")?;
+    let settings = PublishSettings {
+        driver_name: config.driver_name.clone(),
+        tmpfs_size_bytes: config.tmpfs_size_bytes,
+        default_target: vault.default_target().clone(),
+        allowed_addrs: args
+            .vault
+            .vault_allowed_addrs
+            .iter()
+            .map(|a| normalise_addr(a))
+            .filter(|a| !a.is_empty())
+            .collect(),
+    };
+    let publisher = Arc::new(Publisher::new(settings, kube, vault));
+    vault_csi_driver::csi::serve(Arc::new(config), publisher, shutdown_signal())
         .await
         .context("serving the CSI socket")
 }

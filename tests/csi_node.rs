@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt, symlink};
 use std::path::Path;
 
-use support::driver::{Driver, mounts_below};
+use support::driver::{Driver, DriverOptions, mounts_below};
+use support::fixture;
+use support::pods::{TestPod, VOLUME, kv1_secret};
 use tonic::Code;
 use vault_csi_driver::csi::proto::{
     GetPluginCapabilitiesRequest, GetPluginInfoRequest, NodeExpandVolumeRequest,
@@ -17,6 +19,16 @@ use vault_csi_driver::csi::proto::{
 };
 
 const TOKENS_KEY: &str = "csi.storage.k8s.io/serviceAccount.tokens";
+
+/// A Pod with one KV secret, registered with the stand-in, and a token for it.
+fn injected_pod() -> (TestPod, String) {
+    let fx = fixture();
+    let path = kv1_secret(fx, serde_json::json!({"k": "v"}));
+    let pod = TestPod::kubernetes(fx, &[&path]);
+    pod.register(fx, &[("agent-inject-secret-s", &path)]);
+    let jwt = pod.token(fx);
+    (pod, jwt)
+}
 
 fn publish_request(volume_id: &str, target: &Path) -> NodePublishVolumeRequest {
     NodePublishVolumeRequest {
@@ -145,11 +157,12 @@ async fn stage_unstage_expand_and_stats_are_unimplemented() {
 #[tokio::test]
 async fn publish_mounts_a_read_only_data_tmpfs_at_the_target() {
     let driver = Driver::start().await;
-    let target = driver.target("pod-uid-1", "vault-secrets");
+    let (pod, jwt) = injected_pod();
+    let target = pod.target(&driver, VOLUME);
     driver
         .node()
         .await
-        .node_publish_volume(publish_request("csi-1", &target))
+        .node_publish_volume(pod.publish_request(&driver, VOLUME, &jwt))
         .await
         .unwrap();
 
@@ -171,11 +184,12 @@ async fn tmpfs_size_follows_the_flag() {
         ..Default::default()
     };
     let driver = Driver::start_with(options).await;
-    let target = driver.target("pod-uid-1", "v");
+    let (pod, jwt) = injected_pod();
+    let target = pod.target(&driver, VOLUME);
     driver
         .node()
         .await
-        .node_publish_volume(publish_request("csi-1", &target))
+        .node_publish_volume(pod.publish_request(&driver, VOLUME, &jwt))
         .await
         .unwrap();
     assert!(mount_line(&target).unwrap().contains("size=1024k"));
@@ -184,10 +198,11 @@ async fn tmpfs_size_follows_the_flag() {
 #[tokio::test]
 async fn republish_with_the_same_arguments_succeeds_without_a_second_mount() {
     let driver = Driver::start().await;
-    let target = driver.target("pod-uid-1", "v");
+    let (pod, jwt) = injected_pod();
+    let target = pod.target(&driver, VOLUME);
     let mut node = driver.node().await;
     for _ in 0..3 {
-        node.node_publish_volume(publish_request("csi-1", &target))
+        node.node_publish_volume(pod.publish_request(&driver, VOLUME, &jwt))
             .await
             .unwrap();
     }
@@ -197,12 +212,13 @@ async fn republish_with_the_same_arguments_succeeds_without_a_second_mount() {
 #[tokio::test]
 async fn unpublish_leaves_nothing_in_mountinfo_or_on_disk() {
     let driver = Driver::start().await;
-    let target = driver.target("pod-uid-1", "v");
+    let (pod, jwt) = injected_pod();
+    let target = pod.target(&driver, VOLUME);
     let mut node = driver.node().await;
-    node.node_publish_volume(publish_request("csi-1", &target))
+    node.node_publish_volume(pod.publish_request(&driver, VOLUME, &jwt))
         .await
         .unwrap();
-    node.node_unpublish_volume(unpublish_request("csi-1", &target))
+    node.node_unpublish_volume(pod.unpublish_request(&driver, VOLUME))
         .await
         .unwrap();
     assert!(mounts_below(driver.dir()).is_empty());
@@ -216,15 +232,15 @@ async fn unpublish_leaves_nothing_in_mountinfo_or_on_disk() {
 #[tokio::test]
 async fn unpublish_twice_and_of_unknown_volumes_succeeds() {
     let driver = Driver::start().await;
-    let target = driver.target("pod-uid-1", "v");
+    let (pod, jwt) = injected_pod();
     let mut node = driver.node().await;
-    node.node_publish_volume(publish_request("csi-1", &target))
+    node.node_publish_volume(pod.publish_request(&driver, VOLUME, &jwt))
         .await
         .unwrap();
-    node.node_unpublish_volume(unpublish_request("csi-1", &target))
+    node.node_unpublish_volume(pod.unpublish_request(&driver, VOLUME))
         .await
         .unwrap();
-    node.node_unpublish_volume(unpublish_request("csi-1", &target))
+    node.node_unpublish_volume(pod.unpublish_request(&driver, VOLUME))
         .await
         .unwrap();
     let never = driver.target("pod-uid-2", "never-published");
@@ -367,11 +383,11 @@ async fn publish_outside_the_pods_dir_is_invalid() {
     std::fs::create_dir(&outside).unwrap();
     symlink(&outside, &link_parent).unwrap();
     let via_symlink = link_parent.join("mount");
+    let (pod, jwt) = injected_pod();
     for target in [dot_dot, elsewhere, via_symlink] {
-        let err = node
-            .node_publish_volume(publish_request("csi-1", &target))
-            .await
-            .unwrap_err();
+        let mut request = pod.publish_request(&driver, VOLUME, &jwt);
+        request.target_path = target.display().to_string();
+        let err = node.node_publish_volume(request).await.unwrap_err();
         assert_eq!(err.code(), Code::InvalidArgument, "{}", target.display());
         assert!(err.message().contains("not under"), "{}", err.message());
     }
@@ -380,13 +396,47 @@ async fn publish_outside_the_pods_dir_is_invalid() {
 }
 
 #[tokio::test]
+async fn a_second_operation_while_one_runs_is_aborted() {
+    // An API server that accepts connections and never answers keeps the
+    // first publish busy.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let driver = Driver::start_with(DriverOptions {
+        kube_api_url: Some(format!("http://{}", silent.local_addr().unwrap())),
+        ..Default::default()
+    })
+    .await;
+    let (pod, jwt) = injected_pod();
+    let mut first = driver.node().await;
+    let request = pod.publish_request(&driver, VOLUME, &jwt);
+    let busy = tokio::spawn(async move { first.node_publish_volume(request).await });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut node = driver.node().await;
+    loop {
+        let status = node
+            .node_unpublish_volume(pod.unpublish_request(&driver, VOLUME))
+            .await
+            .expect_err("the volume is busy");
+        if status.code() == Code::Aborted {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{status:?}");
+    }
+    let again = node
+        .node_publish_volume(pod.publish_request(&driver, VOLUME, &jwt))
+        .await
+        .unwrap_err();
+    assert_eq!(again.code(), Code::Aborted);
+    busy.abort();
+}
+
+#[tokio::test]
 async fn concurrent_operations_on_one_volume_are_aborted_or_succeed_with_one_mount() {
     let driver = Driver::start().await;
-    let target = driver.target("pod-uid-1", "v");
+    let (pod, jwt) = injected_pod();
     let channel = driver.channel().await;
     let calls = (0..32).map(|_| {
         let mut node = vault_csi_driver::csi::proto::node_client::NodeClient::new(channel.clone());
-        let request = publish_request("csi-1", &target);
+        let request = pod.publish_request(&driver, VOLUME, &jwt);
         tokio::spawn(async move { node.node_publish_volume(request).await })
     });
     let mut ok = 0;
@@ -403,19 +453,12 @@ async fn concurrent_operations_on_one_volume_are_aborted_or_succeed_with_one_mou
 #[tokio::test]
 async fn request_logs_redact_tokens_and_secrets() {
     let driver = Driver::start().await;
-    let target = driver.target("pod-uid-1", "v");
-    let mut request = publish_request("csi-1", &target);
-    request.volume_context = HashMap::from([
-        (
-            TOKENS_KEY.to_string(),
-            r#"{"vault":{"token":"eyJ.LEAKED-CONTEXT-TOKEN"}}"#.to_string(),
-        ),
-        (
-            "csi.storage.k8s.io/pod.name".to_string(),
-            "web-0".to_string(),
-        ),
-    ]);
-    request.secrets = HashMap::from([(TOKENS_KEY.to_string(), "LEAKED-SECRETS-TOKEN".to_string())]);
+    let (pod, jwt) = injected_pod();
+    let mut request = pod.publish_request(&driver, VOLUME, &jwt);
+    request.secrets = HashMap::from([(
+        TOKENS_KEY.to_string(),
+        serde_json::json!({"vault": {"token": jwt}}).to_string(),
+    )]);
     driver
         .node()
         .await
@@ -423,8 +466,16 @@ async fn request_logs_redact_tokens_and_secrets() {
         .await
         .unwrap();
     let log = driver.log();
-    assert!(log.contains("web-0"), "the request is logged:\n{log}");
-    assert!(!log.contains("LEAKED"), "{log}");
+    assert!(
+        log.contains(&pod.id.pod_name),
+        "the request is logged:\n{log}"
+    );
+    assert!(log.contains("<redacted>"), "{log}");
+    assert!(!log.contains(&jwt), "{log}");
+    assert!(
+        !log.contains(jwt.split('.').nth(1).unwrap()),
+        "no part of the JWT: {log}"
+    );
 }
 
 #[tokio::test]
@@ -458,7 +509,14 @@ async fn a_regular_file_at_the_socket_path_is_not_removed() {
     std::fs::write(&path, "not a socket").unwrap();
     std::fs::create_dir(dir.path().join("pods")).unwrap();
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_vault-csi-driver"))
-        .args(["serve", "--node-id", "n", "--endpoint"])
+        .args([
+            "serve",
+            "--node-id",
+            "n",
+            "--vault-addr",
+            "http://127.0.0.1:1",
+        ])
+        .args(["--kube-api-url", "http://127.0.0.1:1", "--endpoint"])
         .arg(&path)
         .arg("--kubelet-dir")
         .arg(dir.path())

@@ -47,6 +47,7 @@ pub enum ServeError {
 /// `shutdown` resolves; in-flight calls finish before this returns.
 pub async fn serve(
     config: Arc<NodeConfig>,
+    publisher: Arc<crate::publish::Publisher>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
     let listener = bind_socket(&config.socket_path)?;
@@ -57,7 +58,7 @@ pub async fn serve(
         "serving CSI node plugin"
     );
     let identity = identity::IdentityService::new(config.driver_name.clone());
-    let node = node::NodeService::new(config.clone());
+    let node = node::NodeService::new(config.clone(), publisher);
     let result = tonic::transport::Server::builder()
         .add_service(proto::identity_server::IdentityServer::new(identity))
         .add_service(proto::node_server::NodeServer::new(node))

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use tonic::{Request, Response, Status};
 use tracing::Instrument;
 
+use super::context;
 use super::locks::VolumeLocks;
 use super::proto::{
     NodeExpandVolumeRequest, NodeExpandVolumeResponse, NodeGetCapabilitiesRequest,
@@ -18,6 +19,7 @@ use super::proto::{
 use super::redact::PublishRequestLog;
 use crate::config::NodeConfig;
 use crate::error::{Error, Result};
+use crate::publish::Publisher;
 use crate::volume;
 
 /// The CSI spec caps identifiers at 128 bytes.
@@ -28,29 +30,31 @@ const MAX_ID_BYTES: usize = 128;
 pub struct NodeService {
     config: Arc<NodeConfig>,
     locks: VolumeLocks,
+    publisher: Arc<Publisher>,
 }
 
 impl NodeService {
     /// A node service for the given settings.
-    pub fn new(config: Arc<NodeConfig>) -> Self {
+    pub fn new(config: Arc<NodeConfig>, publisher: Arc<Publisher>) -> Self {
         Self {
             config,
             locks: VolumeLocks::default(),
+            publisher,
         }
     }
 
     async fn publish(&self, request: NodePublishVolumeRequest) -> Result<()> {
         check_publish(&request)?;
-        let guard = self.locks.try_lock(&request.volume_id)?;
-        let config = self.config.clone();
-        run_blocking(move || {
-            let _guard = guard;
-            let target = resolve_target(&config, &request.target_path)?;
-            let mounted_now = volume::ensure_tmpfs(&target, config.tmpfs_size_bytes)?;
-            tracing::info!(target = %target.display(), mounted_now, "volume published");
-            Ok(())
-        })
-        .await
+        let context = context::parse(
+            &request.volume_context,
+            &request.secrets,
+            &self.config.audience,
+        )?;
+        let _guard = self.locks.try_lock(&request.volume_id)?;
+        let target = resolve_target(&self.config, &request.target_path)?;
+        self.publisher
+            .publish(&request.volume_id, target, context)
+            .await
     }
 
     async fn unpublish(&self, request: NodeUnpublishVolumeRequest) -> Result<()> {
@@ -65,7 +69,9 @@ impl NodeService {
             tracing::info!(target = %target.display(), "volume unpublished");
             Ok(())
         })
-        .await
+        .await?;
+        self.publisher.forget(&request.volume_id);
+        Ok(())
     }
 }
 

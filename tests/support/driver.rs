@@ -32,6 +32,20 @@ pub struct DriverOptions {
     pub args: Vec<String>,
     /// Environment variables.
     pub env: Vec<(String, String)>,
+    /// Vault address instead of the shared OpenBao's.
+    pub vault_addr: Option<String>,
+    /// API server URL instead of the shared stand-in's.
+    pub kube_api_url: Option<String>,
+}
+
+impl DriverOptions {
+    /// Options with extra command-line arguments.
+    pub fn args(args: &[&str]) -> Self {
+        Self {
+            args: args.iter().map(|a| a.to_string()).collect(),
+            ..Default::default()
+        }
+    }
 }
 
 impl Driver {
@@ -75,9 +89,30 @@ impl Driver {
             .append(true)
             .open(&self.log)
             .unwrap();
+        let fixture = super::fixture();
+        let kube_token = self.dir.path().join("kube-token");
+        fs::write(
+            &kube_token,
+            fixture.kube.api_token("vault-csi", "vault-csi-driver"),
+        )
+        .unwrap();
+        let vault_addr = options
+            .vault_addr
+            .clone()
+            .unwrap_or_else(|| fixture.bao.addr());
+        let kube_url = options
+            .kube_api_url
+            .clone()
+            .unwrap_or_else(|| fixture.kube.url());
         let mut command = Command::new(env!("CARGO_BIN_EXE_vault-csi-driver"));
         command
             .arg("serve")
+            .arg("--vault-addr")
+            .arg(vault_addr)
+            .arg("--kube-api-url")
+            .arg(kube_url)
+            .arg("--kube-token-file")
+            .arg(&kube_token)
             .arg("--endpoint")
             .arg(format!("unix://{}", self.socket.display()))
             .arg("--node-id")

@@ -1,0 +1,338 @@
+//! The publish path: from a kubelet request to rendered files in the tmpfs.
+//!
+//! ```text
+//! request -> Pod (API server, uid checked) -> Plan -> Vault login with the
+//! Pod's token -> secrets fetched once per path -> bytes -> tmpfs generation
+//! ```
+//! Everything that can fail on bad input or an unreachable service fails
+//! before the mount, so a failed first publish leaves nothing behind.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use crate::csi::context::{PodRef, PodToken, PublishContext};
+use crate::error::{Error, Result};
+use crate::inject::{self, Defaults, Plan, Source};
+use crate::kube::{KubeClient, PodEvent};
+use crate::pod::Pod;
+use crate::render;
+use crate::vault::{AuthMethodPath, Target, VaultClient, VaultToken};
+use crate::volume::{self, writer};
+
+/// Node-level settings of the publish path.
+#[derive(Debug, Clone)]
+pub struct PublishSettings {
+    /// This driver's name (only its volumes count in a Pod spec).
+    pub driver_name: String,
+    /// tmpfs size limit per volume, in bytes.
+    pub tmpfs_size_bytes: u64,
+    /// The node's Vault.
+    pub default_target: Target,
+    /// Addresses the `service` annotation may choose, normalised.
+    pub allowed_addrs: Vec<String>,
+}
+
+/// A volume this process has published, kept for republish and refresh.
+#[derive(Debug, Clone)]
+pub struct PublishedVolume {
+    /// The resolved mount point.
+    pub target: PathBuf,
+    /// Whose volume it is.
+    pub pod: PodRef,
+    /// The freshest Pod token kubelet handed in.
+    pub pod_token: PodToken,
+}
+
+/// Serves NodePublishVolume's Vault part; one per node.
+#[derive(Debug)]
+pub struct Publisher {
+    settings: PublishSettings,
+    kube: KubeClient,
+    vault: VaultClient,
+    volumes: Mutex<HashMap<String, PublishedVolume>>,
+}
+
+/// What a publish produced, ready to be written.
+struct Rendered {
+    files: Vec<writer::FileContent>,
+    owner: writer::Owner,
+}
+
+impl Publisher {
+    /// A publisher using the node's API server and Vault clients.
+    pub fn new(settings: PublishSettings, kube: KubeClient, vault: VaultClient) -> Self {
+        Self {
+            settings,
+            kube,
+            vault,
+            volumes: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Publishes (or republishes) `volume_id` at `target` for the Pod in `context`.
+    pub async fn publish(
+        self: &Arc<Self>,
+        volume_id: &str,
+        target: PathBuf,
+        context: PublishContext,
+    ) -> Result<()> {
+        if self.refresh_token_of_known_volume(volume_id, &target, &context)? {
+            tracing::debug!("republish of a live volume: token stored");
+            return Ok(());
+        }
+        let pod = self.fetch_pod(&context.pod).await?;
+        let volume_name = volume_name(&target)?;
+        let plan = inject::plan(&pod, &volume_name, &self.defaults())?;
+        let rendered = self.render(&plan, &context.token).await?;
+        self.report_warnings(&pod, &plan);
+        let size = self.settings.tmpfs_size_bytes;
+        let root = target.clone();
+        let outcome = tokio::task::spawn_blocking(move || write_volume(&root, size, &rendered))
+            .await
+            .map_err(|e| Error::Internal(format!("write task failed: {e}")))??;
+        tracing::info!(files = plan.files.len(), ?outcome, "volume published");
+        self.lock_volumes().insert(
+            volume_id.to_string(),
+            PublishedVolume {
+                target,
+                pod: context.pod,
+                pod_token: context.token,
+            },
+        );
+        Ok(())
+    }
+
+    /// Forgets `volume_id` after its unpublish.
+    pub fn forget(&self, volume_id: &str) {
+        self.lock_volumes().remove(volume_id);
+    }
+
+    fn lock_volumes(&self) -> std::sync::MutexGuard<'_, HashMap<String, PublishedVolume>> {
+        self.volumes.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A republish of a volume this process published and that is still
+    /// mounted only hands in a fresh token: keep it, touch nothing else.
+    fn refresh_token_of_known_volume(
+        &self,
+        volume_id: &str,
+        target: &Path,
+        context: &PublishContext,
+    ) -> Result<bool> {
+        let known = self
+            .lock_volumes()
+            .get(volume_id)
+            .is_some_and(|v| v.target == target && v.pod.uid == context.pod.uid);
+        if !known || !volume::is_mounted(target)? {
+            return Ok(false);
+        }
+        if let Some(volume) = self.lock_volumes().get_mut(volume_id) {
+            volume.pod_token = context.token.clone();
+        }
+        Ok(true)
+    }
+
+    fn defaults(&self) -> Defaults {
+        Defaults {
+            driver_name: Some(self.settings.driver_name.clone()),
+            ..Defaults::default()
+        }
+    }
+
+    async fn fetch_pod(&self, pod_ref: &PodRef) -> Result<Pod> {
+        let pod = self.kube.get_pod(&pod_ref.namespace, &pod_ref.name).await?;
+        if pod.metadata.uid != pod_ref.uid {
+            return Err(Error::FailedPrecondition(format!(
+                "pod {}/{} has uid {:?}, not {:?} as kubelet says: the Pod was replaced",
+                pod_ref.namespace, pod_ref.name, pod.metadata.uid, pod_ref.uid
+            )));
+        }
+        Ok(pod)
+    }
+
+    /// The Vault target the Plan's identity uses: the node's Vault, or the
+    /// `service` annotation's when the node allows it.
+    fn target_for(&self, plan: &Plan) -> Result<Target> {
+        let base = match &plan.identity.service {
+            None => self.settings.default_target.clone(),
+            Some(address) => {
+                let normalised = normalise_addr(address);
+                if !self.settings.allowed_addrs.contains(&normalised)
+                    && normalised != normalise_addr(self.settings.default_target.address())
+                {
+                    return Err(Error::InvalidArgument(format!(
+                        "annotation vault.hashicorp.com/service: {address:?} is not an allowed Vault address on this node (--vault-allowed-addrs)"
+                    )));
+                }
+                Target::new(address)?
+            }
+        };
+        Ok(base
+            .with_namespace(plan.identity.namespace.as_deref())?
+            .with_timeout(plan.options.client_timeout)
+            .with_max_retries(plan.options.client_max_retries))
+    }
+
+    async fn login(
+        &self,
+        plan: &Plan,
+        target: &Target,
+        pod_token: &PodToken,
+    ) -> Result<VaultToken> {
+        let auth = AuthMethodPath::new(plan.identity.auth_path.as_str())?;
+        Ok(self
+            .vault
+            .login(target, &auth, &plan.identity.role, pod_token.jwt())
+            .await?)
+    }
+
+    /// Logs in, fetches every secret the Plan's files read (once per path,
+    /// concurrently), and renders each file.
+    async fn render(&self, plan: &Plan, pod_token: &PodToken) -> Result<Rendered> {
+        let target = self.target_for(plan)?;
+        let token = self.login(plan, &target, pod_token).await?;
+        let paths: Vec<&str> = plan
+            .files
+            .iter()
+            .filter_map(|f| match &f.source {
+                Source::DefaultTemplate { secret_path, .. } => Some(secret_path.as_str()),
+                Source::Template { .. } => None,
+            })
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let fetches = paths.iter().map(|path| {
+            let (vault, target, token) = (&self.vault, &target, &token);
+            async move {
+                let response = vault.read_secret::<&str>(target, token, path, &[]).await?;
+                Ok::<_, Error>((path.to_string(), response.map(|r| r.body)))
+            }
+        });
+        let bodies: BTreeMap<String, Option<String>> = futures_util::future::try_join_all(fetches)
+            .await?
+            .into_iter()
+            .collect();
+        let mut files = Vec::with_capacity(plan.files.len() + 1);
+        for spec in &plan.files {
+            let bytes = match &spec.source {
+                Source::DefaultTemplate {
+                    secret_path,
+                    format,
+                } => {
+                    let body = bodies.get(secret_path).and_then(|b| b.as_deref());
+                    render::default_template(*format, body)
+                        .map_err(|e| Error::InvalidArgument(format!("{}: {e}", spec.annotation)))?
+                }
+                Source::Template { .. } => {
+                    return Err(Error::InvalidArgument(format!(
+                        "annotation {}: custom templates are not served by this version yet",
+                        spec.annotation
+                    )));
+                }
+            };
+            files.push(writer::FileContent {
+                path: spec.path.as_str().into(),
+                bytes,
+                mode: spec.mode,
+            });
+        }
+        if plan.token_file {
+            files.push(writer::FileContent {
+                path: "token".into(),
+                bytes: token.expose_secret().as_bytes().to_vec(),
+                mode: inject::TOKEN_FILE_MODE,
+            });
+        }
+        Ok(Rendered {
+            files,
+            owner: writer::Owner {
+                uid: plan.options.run_as_user,
+                gid: plan.options.run_as_group,
+            },
+        })
+    }
+
+    /// Ignored annotations become Warning events on the Pod; best effort,
+    /// off the publish path.
+    fn report_warnings(&self, pod: &Pod, plan: &Plan) {
+        let mut messages: Vec<String> = plan.warnings.iter().map(ToString::to_string).collect();
+        messages.sort();
+        messages.dedup();
+        for message in &messages {
+            tracing::warn!(warning = %message, "annotation not served");
+        }
+        if messages.is_empty() {
+            return;
+        }
+        let kube = self.kube.clone();
+        let pod = pod.clone();
+        tokio::spawn(async move {
+            for message in messages {
+                let event = PodEvent {
+                    kind: "Warning",
+                    reason: "IgnoredAnnotation".into(),
+                    message,
+                };
+                if let Err(error) = kube.post_event(&pod, &event).await {
+                    tracing::warn!(%error, "could not post event");
+                }
+            }
+        });
+    }
+}
+
+/// Mounts the tmpfs if needed and writes the files; a mount made here is
+/// undone when the write fails, so a failed publish leaves no mount.
+fn write_volume(root: &Path, size: u64, rendered: &Rendered) -> Result<writer::WriteOutcome> {
+    let mounted_now = volume::ensure_tmpfs(root, size)?;
+    match writer::write_generation(root, &rendered.files, rendered.owner) {
+        Ok(outcome) => Ok(outcome),
+        Err(error) => {
+            if mounted_now && let Err(cleanup) = volume::teardown(root) {
+                tracing::error!(%cleanup, "could not undo the mount after a failed write");
+            }
+            Err(error)
+        }
+    }
+}
+
+/// The Pod spec's volume name: the last-but-one part of
+/// `<kubelet>/pods/<uid>/volumes/kubernetes.io~csi/<volume>/mount`.
+fn volume_name(target: &Path) -> Result<String> {
+    target
+        .parent()
+        .and_then(Path::file_name)
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| {
+            Error::InvalidArgument(format!(
+                "target path {} does not name a volume",
+                target.display()
+            ))
+        })
+}
+
+/// `https://Vault:8200/` and `https://vault:8200` are the same address.
+pub fn normalise_addr(address: &str) -> String {
+    address.trim().trim_end_matches('/').to_ascii_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_volume_name_is_the_last_but_one_part_of_the_target() {
+        let target =
+            Path::new("/var/lib/kubelet/pods/u/volumes/kubernetes.io~csi/vault-secrets/mount");
+        assert_eq!(volume_name(target).unwrap(), "vault-secrets");
+    }
+
+    #[test]
+    fn addresses_compare_without_case_or_trailing_slash() {
+        assert_eq!(
+            normalise_addr(" https://Vault.svc:8200/ "),
+            "https://vault.svc:8200"
+        );
+    }
+}

@@ -1,0 +1,361 @@
+//! The pooled HTTP client and the one request path every Vault call goes through:
+//! URL building, headers, timeout, retries and status classification.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::{Bytes, BytesMut};
+use reqwest::Method;
+use reqwest::header::{CONTENT_TYPE, HeaderValue};
+
+use super::auth::VaultToken;
+use super::error::{VaultError, vault_errors_text};
+use super::{Target, VaultSettings, tls};
+
+/// Largest answer read from Vault; real answers are a few KiB.
+const MAX_BODY: usize = 16 * 1024 * 1024;
+/// First retry delay; doubled per retry up to [`MAX_BACKOFF`].
+const BASE_BACKOFF: Duration = Duration::from_millis(100);
+/// Longest delay between two attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(1);
+/// Connecting never waits longer than this, even with a long request timeout.
+const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The node's Vault client: one connection pool and one TLS trust, shared by all
+/// volumes. Cheap to clone.
+#[derive(Clone)]
+pub struct VaultClient {
+    http: reqwest::Client,
+    default_target: Target,
+}
+
+impl std::fmt::Debug for VaultClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VaultClient")
+            .field("default_target", &self.default_target)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One request before it is sent.
+pub(crate) struct Call<'a> {
+    pub method: Method,
+    /// Vault path after `/v1/`, without a leading `/`.
+    pub path: &'a str,
+    /// Already encoded query string.
+    pub query: Option<&'a str>,
+    pub token: Option<&'a VaultToken>,
+    /// Send `X-Vault-Namespace`; logins put the namespace in the path instead.
+    pub namespace_header: bool,
+    /// JSON body.
+    pub body: Option<Vec<u8>>,
+}
+
+/// A complete HTTP answer, any status.
+pub(crate) struct Reply {
+    pub status: u16,
+    pub body: Bytes,
+}
+
+impl VaultClient {
+    /// Builds the node's client. Fails on unusable TLS files or an invalid address.
+    pub fn new(settings: &VaultSettings) -> Result<Self, VaultError> {
+        let default_target = Target::new(&settings.address)?
+            .with_timeout(settings.timeout)
+            .with_max_retries(settings.max_retries);
+        let tls = tls::client_config(&settings.tls)?;
+        let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .user_agent(concat!("vault-csi-driver/", env!("CARGO_PKG_VERSION")))
+            // The token header is not one reqwest strips on redirect, so a redirect
+            // could carry it to another host: redirects are not followed.
+            .redirect(reqwest::redirect::Policy::none())
+            .tcp_nodelay(true)
+            .connect_timeout(settings.timeout.min(MAX_CONNECT_TIMEOUT))
+            .pool_idle_timeout(Duration::from_secs(90))
+            .build()
+            .map_err(|e| VaultError::Config(format!("HTTP client: {}", innermost(&e))))?;
+        Ok(Self {
+            http,
+            default_target,
+        })
+    }
+
+    /// The node's default address with the node's timeout and retries.
+    pub fn default_target(&self) -> &Target {
+        &self.default_target
+    }
+
+    /// Sends a request, retrying connection failures, 412 and 5xx other than 501,
+    /// and returns the final answer whatever its status.
+    pub(crate) async fn send(&self, target: &Target, call: Call<'_>) -> Result<Reply, VaultError> {
+        let mut url = target.address.clone();
+        // Paths are kept unescaped; `%` is the one byte `set_path` would not escape.
+        url.set_path(&format!("/v1/{}", call.path.replace('%', "%25")));
+        url.set_query(call.query);
+
+        let token_header = match call.token {
+            Some(token) => {
+                let mut value = HeaderValue::from_str(token.expose_secret()).map_err(|_| {
+                    VaultError::InvalidInput(
+                        "Vault token has characters not allowed in a header".into(),
+                    )
+                })?;
+                value.set_sensitive(true);
+                Some(value)
+            }
+            None => None,
+        };
+        let namespace_header = match (call.namespace_header, target.namespace()) {
+            (true, Some(ns)) => Some(HeaderValue::from_str(ns).map_err(|_| {
+                VaultError::InvalidInput(format!("invalid Vault namespace {ns:?}"))
+            })?),
+            _ => None,
+        };
+
+        let mut attempt = 0u32;
+        loop {
+            let mut request = self
+                .http
+                .request(call.method.clone(), url.clone())
+                .timeout(target.timeout());
+            if let Some(value) = &token_header {
+                request = request.header("X-Vault-Token", value.clone());
+            }
+            if let Some(value) = &namespace_header {
+                request = request.header("X-Vault-Namespace", value.clone());
+            }
+            if let Some(body) = &call.body {
+                request = request
+                    .header(CONTENT_TYPE, "application/json")
+                    .body(body.clone());
+            }
+
+            let outcome = match request.send().await {
+                Ok(response) => read_reply(response).await,
+                Err(e) => Err(e),
+            };
+            let retryable = match &outcome {
+                Ok(reply) => is_retryable_status(reply.status),
+                // A timeout already used the whole budget of this request.
+                Err(e) => !e.is_timeout(),
+            };
+            if !retryable || attempt >= target.max_retries() {
+                return match outcome {
+                    Ok(reply) => {
+                        tracing::debug!(
+                            method = %call.method,
+                            path = call.path,
+                            status = reply.status,
+                            attempt,
+                            "vault request"
+                        );
+                        Ok(reply)
+                    }
+                    Err(e) => Err(transport_error(target, call.path, &e)),
+                };
+            }
+            let delay = backoff(attempt);
+            match &outcome {
+                Ok(reply) => tracing::debug!(
+                    method = %call.method, path = call.path, status = reply.status, attempt,
+                    ?delay, "vault request failed, retrying"
+                ),
+                Err(e) => tracing::debug!(
+                    method = %call.method, path = call.path, error = %innermost(e), attempt,
+                    ?delay, "vault request failed, retrying"
+                ),
+            }
+            tokio::time::sleep(delay).await;
+            attempt += 1;
+        }
+    }
+}
+
+/// Vault's own client retries exactly these: 412 (a follower not yet caught up)
+/// and 5xx except 501 (not initialised, which waiting does not fix).
+fn is_retryable_status(status: u16) -> bool {
+    status == 412 || ((500..600).contains(&status) && status != 501)
+}
+
+fn backoff(attempt: u32) -> Duration {
+    let base = BASE_BACKOFF.saturating_mul(1u32 << attempt.min(10));
+    // Jitter so that many volumes retrying at once do not stay in step.
+    let jitter_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::from(d.subsec_nanos() % 50))
+        .unwrap_or(0);
+    (base + Duration::from_millis(jitter_ms)).min(MAX_BACKOFF)
+}
+
+async fn read_reply(mut response: reqwest::Response) -> Result<Reply, reqwest::Error> {
+    let status = response.status().as_u16();
+    let mut body = BytesMut::new();
+    while let Some(chunk) = response.chunk().await? {
+        if body.len() + chunk.len() > MAX_BODY {
+            // Treated like an unparsable answer by the callers.
+            return Ok(Reply {
+                status,
+                body: Bytes::from_static(b"\0oversized"),
+            });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Reply {
+        status,
+        body: body.freeze(),
+    })
+}
+
+/// The innermost cause of an error chain, e.g. "Connection refused (os error 111)".
+/// reqwest's own message embeds the URL, the innermost cause never does.
+fn innermost(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut current = err;
+    while let Some(source) = current.source() {
+        current = source;
+    }
+    current.to_string()
+}
+
+fn transport_error(target: &Target, path: &str, err: &reqwest::Error) -> VaultError {
+    if err.is_timeout() {
+        VaultError::Timeout {
+            address: target.address().to_owned(),
+            path: path.to_owned(),
+            after: target.timeout(),
+        }
+    } else {
+        VaultError::Unreachable {
+            address: target.address().to_owned(),
+            detail: innermost(err),
+        }
+    }
+}
+
+/// Turns a non-success answer into an error, for every request but logins.
+/// `secrets` are blanked out of Vault's error text should it ever echo them.
+pub(crate) fn status_error(path: &str, reply: &Reply, secrets: &[&str]) -> VaultError {
+    let detail = || vault_errors_text(&reply.body, secrets);
+    let path = path.to_owned();
+    match reply.status {
+        403 => VaultError::PermissionDenied {
+            path,
+            detail: detail(),
+        },
+        404 => VaultError::NotFound { path },
+        412 | 429 | 500..=599 => VaultError::Server {
+            path,
+            status: reply.status,
+            detail: detail(),
+        },
+        400..=499 => VaultError::Rejected {
+            path,
+            status: reply.status,
+            detail: detail(),
+        },
+        300..=399 => VaultError::Protocol {
+            path,
+            detail: format!("redirect (HTTP {}) not followed", reply.status),
+        },
+        status => VaultError::Protocol {
+            path,
+            detail: format!("unexpected HTTP status {status}"),
+        },
+    }
+}
+
+/// Decodes a JSON answer into `T`, naming the path (never the body) on failure.
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(
+    path: &str,
+    body: &[u8],
+) -> Result<T, VaultError> {
+    serde_json::from_slice(body).map_err(|e| VaultError::Protocol {
+        path: path.to_owned(),
+        // serde_json's message names line/column and the expected type, not the data.
+        detail: format!("answer is not the expected JSON ({})", e.classify_name()),
+    })
+}
+
+trait ClassifyName {
+    fn classify_name(&self) -> &'static str;
+}
+
+impl ClassifyName for serde_json::Error {
+    fn classify_name(&self) -> &'static str {
+        match self.classify() {
+            serde_json::error::Category::Io => "read error",
+            serde_json::error::Category::Syntax => "syntax error",
+            serde_json::error::Category::Data => "unexpected shape",
+            serde_json::error::Category::Eof => "truncated",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(status: u16, body: &str) -> Reply {
+        Reply {
+            status,
+            body: Bytes::copy_from_slice(body.as_bytes()),
+        }
+    }
+
+    #[test]
+    fn retries_412_and_5xx_but_not_501() {
+        assert!(is_retryable_status(412));
+        assert!(is_retryable_status(500));
+        assert!(is_retryable_status(503));
+        assert!(!is_retryable_status(501));
+        assert!(!is_retryable_status(400));
+        assert!(!is_retryable_status(429));
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert!(backoff(0) < Duration::from_millis(160));
+        assert!(backoff(1) >= Duration::from_millis(200));
+        assert_eq!(backoff(20), MAX_BACKOFF);
+    }
+
+    #[test]
+    fn status_403_is_permission_denied_with_vault_text() {
+        let err = status_error(
+            "secret/data/x",
+            &reply(403, r#"{"errors":["permission denied"]}"#),
+            &[],
+        );
+        assert_eq!(
+            err.to_string(),
+            "permission denied for secret/data/x (HTTP 403): permission denied"
+        );
+    }
+
+    #[test]
+    fn status_404_is_not_found() {
+        let err = status_error("secret/data/x", &reply(404, r#"{"errors":[]}"#), &[]);
+        assert!(matches!(err, VaultError::NotFound { .. }));
+    }
+
+    #[test]
+    fn status_400_is_rejected() {
+        let err = status_error(
+            "pki/issue/r",
+            &reply(400, r#"{"errors":["common name not allowed"]}"#),
+            &[],
+        );
+        assert_eq!(err.code(), super::super::ErrorKind::InvalidArgument);
+    }
+
+    #[test]
+    fn status_429_is_unavailable() {
+        let err = status_error("secret/x", &reply(429, ""), &[]);
+        assert_eq!(err.code(), super::super::ErrorKind::Unavailable);
+    }
+
+    #[test]
+    fn decode_error_does_not_quote_the_body() {
+        let err = decode::<Vec<u8>>("secret/x", br#"{"data":{"password":"hunter2"}}"#).unwrap_err();
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+    }
+}

@@ -1,0 +1,523 @@
+//! A small stand-in for the Kubernetes API server: TokenReview, GET Pod and POST
+//! Event, with the real API's JSON shapes, on plain HTTP at 127.0.0.1.
+//!
+//! It runs on its own runtime thread so that it keeps answering while a test's
+//! runtime is blocked, and so one instance can serve every test of a binary.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+use tokio::sync::watch;
+
+use super::jwt::{API_AUDIENCE, JwtIssuer, PodIdentity, new_uid, unix_now};
+
+/// How the stand-in answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Like a healthy API server.
+    Normal,
+    /// Every request gets a 500 `Status`.
+    Error500,
+}
+
+#[derive(Default)]
+struct Inner {
+    mode: Option<Mode>,
+    pods: HashMap<(String, String), Value>,
+    events: Vec<Value>,
+    revoked_jti: HashSet<String>,
+    revoked_pod_uids: HashSet<String>,
+    token_reviews: usize,
+    pod_gets: usize,
+}
+
+struct State {
+    issuer: JwtIssuer,
+    inner: Mutex<Inner>,
+}
+
+impl State {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The stand-in API server. Dropping it stops it.
+pub struct KubeApi {
+    addr: SocketAddr,
+    state: Arc<State>,
+    runtime: Option<tokio::runtime::Runtime>,
+    shutdown: Mutex<Option<watch::Sender<bool>>>,
+}
+
+impl KubeApi {
+    /// Starts a stand-in on a free port with a fresh signing key.
+    pub fn start() -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("kube-api-stand-in")
+            .enable_all()
+            .build()
+            .expect("stand-in runtime");
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind stand-in");
+        let addr = listener.local_addr().expect("stand-in address");
+        let api = Self {
+            addr,
+            state: Arc::new(State {
+                issuer: JwtIssuer::generate(),
+                inner: Mutex::new(Inner::default()),
+            }),
+            runtime: Some(runtime),
+            shutdown: Mutex::new(None),
+        };
+        api.serve(listener);
+        api
+    }
+
+    fn serve(&self, listener: std::net::TcpListener) {
+        listener
+            .set_nonblocking(true)
+            .expect("nonblocking listener");
+        let (tx, rx) = watch::channel(false);
+        *self.shutdown.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx);
+        let state = self.state.clone();
+        self.runtime
+            .as_ref()
+            .expect("runtime")
+            .spawn(accept_loop(listener, state, rx));
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The signing key of every token the stand-in accepts.
+    pub fn issuer(&self) -> &JwtIssuer {
+        &self.state.issuer
+    }
+
+    /// A Pod's projected token for `audience`.
+    pub fn mint(&self, id: &PodIdentity, audience: &str, ttl: Duration) -> String {
+        self.state.issuer.mint(id, audience, ttl)
+    }
+
+    /// A token for the API itself (the driver's own, or Vault's token reviewer).
+    pub fn api_token(&self, namespace: &str, service_account: &str) -> String {
+        let id = PodIdentity::new(namespace, service_account, &format!("{service_account}-0"));
+        self.state
+            .issuer
+            .mint(&id, API_AUDIENCE, Duration::from_secs(24 * 3600))
+    }
+
+    /// Invalidates one token, as deleting its Pod would.
+    pub fn revoke_token(&self, jwt: &str) {
+        if let Some(jti) = self
+            .state
+            .issuer
+            .verify(jwt)
+            .and_then(|c| c["jti"].as_str().map(str::to_owned))
+        {
+            self.state.lock().revoked_jti.insert(jti);
+        }
+    }
+
+    /// Invalidates every token bound to a Pod uid.
+    pub fn revoke_pod_tokens(&self, pod_uid: &str) {
+        self.state
+            .lock()
+            .revoked_pod_uids
+            .insert(pod_uid.to_owned());
+    }
+
+    /// Registers (or replaces) a Pod object for `GET .../pods/{name}`.
+    pub fn put_pod(&self, pod: Value) {
+        let ns = pod["metadata"]["namespace"]
+            .as_str()
+            .expect("pod namespace")
+            .to_owned();
+        let name = pod["metadata"]["name"]
+            .as_str()
+            .expect("pod name")
+            .to_owned();
+        self.state.lock().pods.insert((ns, name), pod);
+    }
+
+    /// Removes a Pod object.
+    pub fn delete_pod(&self, namespace: &str, name: &str) {
+        self.state
+            .lock()
+            .pods
+            .remove(&(namespace.to_owned(), name.to_owned()));
+    }
+
+    /// Events posted so far, in order.
+    pub fn events(&self) -> Vec<Value> {
+        self.state.lock().events.clone()
+    }
+
+    /// How many TokenReviews were answered.
+    pub fn token_reviews(&self) -> usize {
+        self.state.lock().token_reviews
+    }
+
+    /// How many Pod GETs were answered.
+    pub fn pod_gets(&self) -> usize {
+        self.state.lock().pod_gets
+    }
+
+    /// Switches between healthy and failing answers.
+    pub fn set_mode(&self, mode: Mode) {
+        self.state.lock().mode = Some(mode);
+    }
+
+    /// Stops listening and drops open connections: clients get "connection refused".
+    pub fn go_down(&self) {
+        if let Some(tx) = self
+            .shutdown
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            let _ = tx.send(true);
+        }
+        // Wait until the port is really closed.
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(self.addr).is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        panic!("stand-in still accepting after go_down");
+    }
+
+    /// Listens again on the same port after [`KubeApi::go_down`].
+    pub fn come_back(&self) {
+        let mut last_err = None;
+        for _ in 0..100 {
+            match std::net::TcpListener::bind(self.addr) {
+                Ok(listener) => {
+                    self.serve(listener);
+                    return;
+                }
+                Err(e) => last_err = Some(e),
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("cannot listen again on {}: {last_err:?}", self.addr);
+    }
+}
+
+impl Drop for KubeApi {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            // Dropping a runtime inside a test's async context would panic.
+            runtime.shutdown_background();
+        }
+    }
+}
+
+async fn accept_loop(
+    listener: std::net::TcpListener,
+    state: Arc<State>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = shutdown.changed() => return,
+        };
+        let Ok((stream, _)) = accepted else { continue };
+        // Without this, each small answer waits for the peer's delayed ACK (~40 ms).
+        let _ = stream.set_nodelay(true);
+        let state = state.clone();
+        let mut conn_shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |req| handle(state.clone(), req));
+            let conn = hyper::server::conn::http1::Builder::new()
+                // One buffer per answer: headers and body leave in a single write.
+                .writev(false)
+                .serve_connection(TokioIo::new(stream), service);
+            tokio::select! {
+                _ = conn => {}
+                _ = conn_shutdown.changed() => {}
+            }
+        });
+    }
+}
+
+fn respond(status: StatusCode, body: &Value) -> Response<Full<Bytes>> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body.to_string())))
+        .expect("response")
+}
+
+/// A `Status` object as the API server sends with errors.
+fn status_object(code: StatusCode, reason: &str, message: &str, details: Option<Value>) -> Value {
+    let mut status = json!({
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason,
+        "code": code.as_u16(),
+    });
+    if let Some(details) = details {
+        status["details"] = details;
+    }
+    status
+}
+
+fn failure(code: StatusCode, reason: &str, message: &str) -> Response<Full<Bytes>> {
+    respond(code, &status_object(code, reason, message, None))
+}
+
+fn audiences(claims: &Value) -> Vec<String> {
+    match &claims["aud"] {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(items) => items
+            .iter()
+            .filter_map(|a| a.as_str().map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+impl State {
+    /// Why a token is not valid for `wanted` audiences, or its claims and the
+    /// matching audiences.
+    fn review(&self, token: &str, wanted: &[String]) -> Result<(Value, Vec<String>), String> {
+        let claims = self.issuer.verify(token).ok_or_else(|| {
+            "[invalid bearer token, square/go-jose: error in cryptographic primitive]".to_owned()
+        })?;
+        if claims["exp"].as_i64().unwrap_or(0) <= unix_now() {
+            return Err("[invalid bearer token, service account token has expired]".to_owned());
+        }
+        let inner = self.lock();
+        let jti = claims["jti"].as_str().unwrap_or_default();
+        let pod_uid = claims["kubernetes.io"]["pod"]["uid"]
+            .as_str()
+            .unwrap_or_default();
+        if inner.revoked_jti.contains(jti) || inner.revoked_pod_uids.contains(pod_uid) {
+            return Err(
+                "[invalid bearer token, service account token has been invalidated]".to_owned(),
+            );
+        }
+        drop(inner);
+        let token_aud = audiences(&claims);
+        let matching: Vec<String> = wanted
+            .iter()
+            .filter(|w| token_aud.contains(w))
+            .cloned()
+            .collect();
+        if matching.is_empty() {
+            return Err(format!(
+                "[invalid bearer token, token audiences {token_aud:?} is invalid for the target audiences {wanted:?}, unknown]"
+            ));
+        }
+        Ok((claims, matching))
+    }
+
+    /// Checks the `Authorization: Bearer` of an API request.
+    fn authenticate(&self, req: &Request<Incoming>) -> bool {
+        let Some(token) = req
+            .headers()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+        else {
+            return false;
+        };
+        self.review(token.trim(), &[API_AUDIENCE.to_owned()])
+            .is_ok()
+    }
+}
+
+async fn handle(
+    state: Arc<State>,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, hyper::Error> {
+    let mode = state.lock().mode.unwrap_or(Mode::Normal);
+    if mode == Mode::Error500 {
+        return Ok(failure(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalError",
+            "Internal error occurred: stand-in set to fail",
+        ));
+    }
+    if !state.authenticate(&req) {
+        return Ok(failure(
+            StatusCode::UNAUTHORIZED,
+            "Unauthorized",
+            "Unauthorized",
+        ));
+    }
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let body = req.into_body().collect().await?.to_bytes();
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let answer = match (&method, segments.as_slice()) {
+        (&Method::POST, ["apis", "authentication.k8s.io", "v1", "tokenreviews"]) => {
+            token_review(&state, &body)
+        }
+        (&Method::GET, ["api", "v1", "namespaces", ns, "pods", name]) => get_pod(&state, ns, name),
+        (&Method::POST, ["api", "v1", "namespaces", ns, "events"]) => post_event(&state, ns, &body),
+        _ => failure(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            "the server could not find the requested resource",
+        ),
+    };
+    Ok(answer)
+}
+
+fn token_review(state: &State, body: &[u8]) -> Response<Full<Bytes>> {
+    let Ok(review) = serde_json::from_slice::<Value>(body) else {
+        return failure(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            "invalid TokenReview body",
+        );
+    };
+    state.lock().token_reviews += 1;
+    let token = review["spec"]["token"].as_str().unwrap_or_default();
+    let mut wanted: Vec<String> = review["spec"]["audiences"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    if wanted.is_empty() {
+        wanted.push(API_AUDIENCE.to_owned());
+    }
+    let status = match state.review(token, &wanted) {
+        Ok((claims, matching)) => {
+            let k8s = &claims["kubernetes.io"];
+            let ns = k8s["namespace"].as_str().unwrap_or_default();
+            let sa = k8s["serviceaccount"]["name"].as_str().unwrap_or_default();
+            json!({
+                "authenticated": true,
+                "user": {
+                    "username": format!("system:serviceaccount:{ns}:{sa}"),
+                    "uid": k8s["serviceaccount"]["uid"],
+                    "groups": [
+                        "system:serviceaccounts",
+                        format!("system:serviceaccounts:{ns}"),
+                        "system:authenticated",
+                    ],
+                    "extra": {
+                        "authentication.kubernetes.io/credential-id": [format!("JTI={}", claims["jti"].as_str().unwrap_or_default())],
+                        "authentication.kubernetes.io/node-name": [k8s["node"]["name"]],
+                        "authentication.kubernetes.io/node-uid": [k8s["node"]["uid"]],
+                        "authentication.kubernetes.io/pod-name": [k8s["pod"]["name"]],
+                        "authentication.kubernetes.io/pod-uid": [k8s["pod"]["uid"]],
+                    },
+                },
+                "audiences": matching,
+            })
+        }
+        // `authenticated: false` is omitted by the real API (omitempty).
+        Err(error) => json!({"user": {}, "error": error}),
+    };
+    let mut spec = review["spec"].clone();
+    if !spec.is_object() {
+        spec = json!({});
+    }
+    respond(
+        StatusCode::CREATED,
+        &json!({
+            "kind": "TokenReview",
+            "apiVersion": "authentication.k8s.io/v1",
+            "metadata": {"creationTimestamp": null},
+            "spec": spec,
+            "status": status,
+        }),
+    )
+}
+
+fn get_pod(state: &State, ns: &str, name: &str) -> Response<Full<Bytes>> {
+    let mut inner = state.lock();
+    inner.pod_gets += 1;
+    match inner.pods.get(&(ns.to_owned(), name.to_owned())) {
+        Some(pod) => respond(StatusCode::OK, pod),
+        None => respond(
+            StatusCode::NOT_FOUND,
+            &status_object(
+                StatusCode::NOT_FOUND,
+                "NotFound",
+                &format!("pods \"{name}\" not found"),
+                Some(json!({"name": name, "kind": "pods"})),
+            ),
+        ),
+    }
+}
+
+fn post_event(state: &State, ns: &str, body: &[u8]) -> Response<Full<Bytes>> {
+    let Ok(mut event) = serde_json::from_slice::<Value>(body) else {
+        return failure(StatusCode::BAD_REQUEST, "BadRequest", "invalid Event body");
+    };
+    if !event.is_object() {
+        return failure(StatusCode::BAD_REQUEST, "BadRequest", "invalid Event body");
+    }
+    let meta = &mut event["metadata"];
+    if !meta.is_object() {
+        *meta = json!({});
+    }
+    meta["namespace"] = json!(ns);
+    meta["uid"] = json!(new_uid());
+    meta["resourceVersion"] = json!(format!("{}", 1000 + state.lock().events.len()));
+    meta["creationTimestamp"] = json!("2026-01-01T00:00:00Z");
+    if meta["name"].is_null() {
+        if let Some(prefix) = meta["generateName"].as_str() {
+            meta["name"] = json!(format!("{prefix}{}", &new_uid()[..5]));
+        }
+    }
+    state.lock().events.push(event.clone());
+    respond(StatusCode::CREATED, &event)
+}
+
+/// A Pod object as the API returns it, with a Vault CSI volume mounted at
+/// `/vault/secrets` in one container named `app`.
+pub fn pod_json(id: &PodIdentity, annotations: &BTreeMap<String, String>) -> Value {
+    json!({
+        "kind": "Pod",
+        "apiVersion": "v1",
+        "metadata": {
+            "name": id.pod_name,
+            "namespace": id.namespace,
+            "uid": id.pod_uid,
+            "resourceVersion": "4242",
+            "creationTimestamp": "2026-01-01T00:00:00Z",
+            "labels": {"app": id.pod_name},
+            "annotations": annotations,
+        },
+        "spec": {
+            "serviceAccountName": id.service_account,
+            "volumes": [{
+                "name": "vault-secrets",
+                "csi": {"driver": "vault.csi.openbao.org", "readOnly": true},
+            }],
+            "containers": [{
+                "name": "app",
+                "image": "busybox:1.36",
+                "volumeMounts": [{"name": "vault-secrets", "mountPath": "/vault/secrets", "readOnly": true}],
+            }],
+        },
+        "status": {"phase": "Running", "podIP": "10.0.0.12"},
+    })
+}
