@@ -19,5 +19,11 @@ test: deps lint
 	@if [ "$$(id -u)" != 0 ]; then echo "make test mounts tmpfs volumes: run it as root" >&2; exit 1; fi
 	$(CARGO) test --locked --all-targets
 
+# Shows the driver doing its job: OpenBao, a Pod, a publish, the files.
+demo: deps
+	@if [ "$$(id -u)" != 0 ]; then echo "make demo mounts a tmpfs: run it as root" >&2; exit 1; fi
+	$(CARGO) build --locked --bin vault-csi-driver
+	$(CARGO) run --locked --quiet --example demo
+
 clean:
 	$(CARGO) clean

@@ -4,11 +4,13 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod content;
 pub mod csi;
 pub mod error;
 pub mod inject;
 pub mod kube;
 pub mod pod;
+pub mod preview;
 pub mod publish;
 pub mod quantity;
 pub mod render;

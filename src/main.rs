@@ -6,8 +6,10 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 use vault_csi_driver::config::{LogFormat, ServeArgs};
+use vault_csi_driver::content::ContentBuilder;
 use vault_csi_driver::kube::KubeClient;
-use vault_csi_driver::publish::{PublishSettings, Publisher, normalise_addr};
+use vault_csi_driver::preview::RenderArgs;
+use vault_csi_driver::publish::{PublishSettings, Publisher};
 use vault_csi_driver::vault::VaultClient;
 
 /// Kubernetes CSI node driver serving Vault/OpenBao secrets as files on tmpfs.
@@ -22,10 +24,13 @@ struct Cli {
 enum Command {
     /// Run the CSI node plugin on a unix socket (what the DaemonSet runs).
     Serve(ServeArgs),
+    /// Render what a Pod's volume would hold into a directory, without kubelet.
+    Render(RenderArgs),
 }
 
-fn init_logging(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+fn init_logging(format: LogFormat, default_level: &str) {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -53,7 +58,7 @@ async fn shutdown_signal() {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    init_logging(args.log_format);
+    init_logging(args.log_format, "info");
     let config = args.validate()?;
     if args.vault.vault_skip_verify {
         tracing::warn!(
@@ -65,24 +70,27 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let settings = PublishSettings {
         driver_name: config.driver_name.clone(),
         tmpfs_size_bytes: config.tmpfs_size_bytes,
-        default_target: vault.default_target().clone(),
-        allowed_addrs: args
-            .vault
-            .vault_allowed_addrs
-            .iter()
-            .map(|a| normalise_addr(a))
-            .filter(|a| !a.is_empty())
-            .collect(),
     };
-    let publisher = Arc::new(Publisher::new(settings, kube, vault));
+    let content = ContentBuilder::new(vault, &args.vault.vault_allowed_addrs);
+    let publisher = Arc::new(Publisher::new(settings, kube, content));
     vault_csi_driver::csi::serve(Arc::new(config), publisher, shutdown_signal())
         .await
         .context("serving the CSI socket")
+}
+
+async fn render(args: RenderArgs) -> anyhow::Result<()> {
+    init_logging(LogFormat::Text, "warn");
+    let lines = vault_csi_driver::preview::run(&args).await?;
+    for line in lines {
+        println!("{line}");
+    }
+    Ok(())
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Serve(args) => serve(args).await,
+        Command::Render(args) => render(args).await,
     }
 }

@@ -7,17 +7,16 @@
 //! Everything that can fail on bad input or an unreachable service fails
 //! before the mount, so a failed first publish leaves nothing behind.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use crate::content::{ContentBuilder, Credential, VolumeContent};
 use crate::csi::context::{PodRef, PodToken, PublishContext};
 use crate::error::{Error, Result};
-use crate::inject::{self, Defaults, Plan, Source};
+use crate::inject::{self, Defaults, Plan};
 use crate::kube::{KubeClient, PodEvent};
 use crate::pod::Pod;
-use crate::render;
-use crate::vault::{AuthMethodPath, Target, VaultClient, VaultToken};
 use crate::volume::{self, writer};
 
 /// Node-level settings of the publish path.
@@ -27,10 +26,6 @@ pub struct PublishSettings {
     pub driver_name: String,
     /// tmpfs size limit per volume, in bytes.
     pub tmpfs_size_bytes: u64,
-    /// The node's Vault.
-    pub default_target: Target,
-    /// Addresses the `service` annotation may choose, normalised.
-    pub allowed_addrs: Vec<String>,
 }
 
 /// A volume this process has published, kept for republish and refresh.
@@ -49,23 +44,17 @@ pub struct PublishedVolume {
 pub struct Publisher {
     settings: PublishSettings,
     kube: KubeClient,
-    vault: VaultClient,
+    content: ContentBuilder,
     volumes: Mutex<HashMap<String, PublishedVolume>>,
-}
-
-/// What a publish produced, ready to be written.
-struct Rendered {
-    files: Vec<writer::FileContent>,
-    owner: writer::Owner,
 }
 
 impl Publisher {
     /// A publisher using the node's API server and Vault clients.
-    pub fn new(settings: PublishSettings, kube: KubeClient, vault: VaultClient) -> Self {
+    pub fn new(settings: PublishSettings, kube: KubeClient, content: ContentBuilder) -> Self {
         Self {
             settings,
             kube,
-            vault,
+            content,
             volumes: Mutex::new(HashMap::new()),
         }
     }
@@ -84,7 +73,10 @@ impl Publisher {
         let pod = self.fetch_pod(&context.pod).await?;
         let volume_name = volume_name(&target)?;
         let plan = inject::plan(&pod, &volume_name, &self.defaults())?;
-        let rendered = self.render(&plan, &context.token).await?;
+        let rendered = self
+            .content
+            .build(&plan, Credential::PodJwt(context.token.jwt()))
+            .await?;
         self.report_warnings(&pod, &plan);
         let size = self.settings.tmpfs_size_bytes;
         let root = target.clone();
@@ -151,108 +143,6 @@ impl Publisher {
         Ok(pod)
     }
 
-    /// The Vault target the Plan's identity uses: the node's Vault, or the
-    /// `service` annotation's when the node allows it.
-    fn target_for(&self, plan: &Plan) -> Result<Target> {
-        let base = match &plan.identity.service {
-            None => self.settings.default_target.clone(),
-            Some(address) => {
-                let normalised = normalise_addr(address);
-                if !self.settings.allowed_addrs.contains(&normalised)
-                    && normalised != normalise_addr(self.settings.default_target.address())
-                {
-                    return Err(Error::InvalidArgument(format!(
-                        "annotation vault.hashicorp.com/service: {address:?} is not an allowed Vault address on this node (--vault-allowed-addrs)"
-                    )));
-                }
-                Target::new(address)?
-            }
-        };
-        Ok(base
-            .with_namespace(plan.identity.namespace.as_deref())?
-            .with_timeout(plan.options.client_timeout)
-            .with_max_retries(plan.options.client_max_retries))
-    }
-
-    async fn login(
-        &self,
-        plan: &Plan,
-        target: &Target,
-        pod_token: &PodToken,
-    ) -> Result<VaultToken> {
-        let auth = AuthMethodPath::new(plan.identity.auth_path.as_str())?;
-        Ok(self
-            .vault
-            .login(target, &auth, &plan.identity.role, pod_token.jwt())
-            .await?)
-    }
-
-    /// Logs in, fetches every secret the Plan's files read (once per path,
-    /// concurrently), and renders each file.
-    async fn render(&self, plan: &Plan, pod_token: &PodToken) -> Result<Rendered> {
-        let target = self.target_for(plan)?;
-        let token = self.login(plan, &target, pod_token).await?;
-        let paths: Vec<&str> = plan
-            .files
-            .iter()
-            .filter_map(|f| match &f.source {
-                Source::DefaultTemplate { secret_path, .. } => Some(secret_path.as_str()),
-                Source::Template { .. } => None,
-            })
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        let fetches = paths.iter().map(|path| {
-            let (vault, target, token) = (&self.vault, &target, &token);
-            async move {
-                let response = vault.read_secret::<&str>(target, token, path, &[]).await?;
-                Ok::<_, Error>((path.to_string(), response.map(|r| r.body)))
-            }
-        });
-        let bodies: BTreeMap<String, Option<String>> = futures_util::future::try_join_all(fetches)
-            .await?
-            .into_iter()
-            .collect();
-        let mut files = Vec::with_capacity(plan.files.len() + 1);
-        for spec in &plan.files {
-            let bytes = match &spec.source {
-                Source::DefaultTemplate {
-                    secret_path,
-                    format,
-                } => {
-                    let body = bodies.get(secret_path).and_then(|b| b.as_deref());
-                    render::default_template(*format, body)
-                        .map_err(|e| Error::InvalidArgument(format!("{}: {e}", spec.annotation)))?
-                }
-                Source::Template { .. } => {
-                    return Err(Error::InvalidArgument(format!(
-                        "annotation {}: custom templates are not served by this version yet",
-                        spec.annotation
-                    )));
-                }
-            };
-            files.push(writer::FileContent {
-                path: spec.path.as_str().into(),
-                bytes,
-                mode: spec.mode,
-            });
-        }
-        if plan.token_file {
-            files.push(writer::FileContent {
-                path: "token".into(),
-                bytes: token.expose_secret().as_bytes().to_vec(),
-                mode: inject::TOKEN_FILE_MODE,
-            });
-        }
-        Ok(Rendered {
-            files,
-            owner: writer::Owner {
-                uid: plan.options.run_as_user,
-                gid: plan.options.run_as_group,
-            },
-        })
-    }
-
     /// Ignored annotations become Warning events on the Pod; best effort,
     /// off the publish path.
     fn report_warnings(&self, pod: &Pod, plan: &Plan) {
@@ -284,7 +174,7 @@ impl Publisher {
 
 /// Mounts the tmpfs if needed and writes the files; a mount made here is
 /// undone when the write fails, so a failed publish leaves no mount.
-fn write_volume(root: &Path, size: u64, rendered: &Rendered) -> Result<writer::WriteOutcome> {
+fn write_volume(root: &Path, size: u64, rendered: &VolumeContent) -> Result<writer::WriteOutcome> {
     let mounted_now = volume::ensure_tmpfs(root, size)?;
     match writer::write_generation(root, &rendered.files, rendered.owner) {
         Ok(outcome) => Ok(outcome),
@@ -310,11 +200,6 @@ fn volume_name(target: &Path) -> Result<String> {
                 target.display()
             ))
         })
-}
-
-/// `https://Vault:8200/` and `https://vault:8200` are the same address.
-pub fn normalise_addr(address: &str) -> String {
-    address.trim().trim_end_matches('/').to_ascii_lowercase()
 }
 
 #[cfg(test)]

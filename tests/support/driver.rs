@@ -104,7 +104,7 @@ impl Driver {
             .kube_api_url
             .clone()
             .unwrap_or_else(|| fixture.kube.url());
-        let mut command = Command::new(env!("CARGO_BIN_EXE_vault-csi-driver"));
+        let mut command = Command::new(driver_binary());
         command
             .arg("serve")
             .arg("--vault-addr")
@@ -212,6 +212,17 @@ impl Drop for Driver {
         self.kill();
         unmount_below(self.dir.path());
     }
+}
+
+/// The driver binary: cargo names it for integration tests; an example
+/// finds it next to its own directory (`target/<profile>/examples/..`).
+pub fn driver_binary() -> PathBuf {
+    if let Some(path) = option_env!("CARGO_BIN_EXE_vault-csi-driver") {
+        return PathBuf::from(path);
+    }
+    let exe = std::env::current_exe().expect("own path");
+    let profile_dir = exe.parent().and_then(Path::parent).expect("target dir");
+    profile_dir.join("vault-csi-driver")
 }
 
 /// Connects a tonic channel to a unix socket.

@@ -1,0 +1,131 @@
+//! `vault-csi-driver render`: what a Pod's volume would hold, rendered into a
+//! directory without kubelet, for people checking their annotations.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+
+use crate::config::VaultArgs;
+use crate::content::{ContentBuilder, Credential};
+use crate::error::{Error, Result};
+use crate::inject::{self, Defaults};
+use crate::pod::Pod;
+use crate::vault::{VaultClient, VaultToken};
+use crate::volume::writer::{self, Owner, WriteOutcome};
+
+/// Flags of `vault-csi-driver render`.
+#[derive(Debug, Clone, Args)]
+pub struct RenderArgs {
+    /// The Pod manifest (YAML or JSON) whose annotations to render.
+    #[arg(long)]
+    pub pod: PathBuf,
+
+    /// A ServiceAccount token (JWT) of the Pod's identity, to log in as the Pod would.
+    #[arg(
+        long,
+        conflicts_with = "vault_token_file",
+        required_unless_present = "vault_token_file"
+    )]
+    pub jwt_file: Option<PathBuf>,
+
+    /// A Vault token to read with instead of logging in.
+    #[arg(long)]
+    pub vault_token_file: Option<PathBuf>,
+
+    /// Directory to write the files into (created if missing).
+    #[arg(long)]
+    pub out: PathBuf,
+
+    /// The Pod spec volume to render; default: the Pod's first volume of this driver.
+    #[arg(long)]
+    pub volume: Option<String>,
+
+    /// The driver name whose volumes count.
+    #[arg(long, env = "DRIVER_NAME", default_value = "vault-csi-driver")]
+    pub driver_name: String,
+
+    /// How to reach Vault.
+    #[command(flatten)]
+    pub vault: VaultArgs,
+}
+
+/// Renders the Pod's volume into `args.out` and returns one line per file.
+pub async fn run(args: &RenderArgs) -> Result<Vec<String>> {
+    let pod = read_pod(&args.pod)?;
+    let volume = args
+        .volume
+        .clone()
+        .or_else(|| first_driver_volume(&pod, &args.driver_name))
+        .unwrap_or_else(|| "vault-secrets".to_string());
+    let defaults = Defaults {
+        driver_name: Some(args.driver_name.clone()),
+        ..Defaults::default()
+    };
+    let plan = inject::plan(&pod, &volume, &defaults)?;
+    let mut lines: Vec<String> = plan
+        .warnings
+        .iter()
+        .map(|w| format!("warning: {w}"))
+        .collect();
+    let vault = VaultClient::new(&args.vault.settings())?;
+    let builder = ContentBuilder::new(vault, &args.vault.vault_allowed_addrs);
+    let jwt;
+    let credential = match (&args.jwt_file, &args.vault_token_file) {
+        (Some(path), _) => {
+            jwt = read_trimmed(path)?;
+            Credential::PodJwt(&jwt)
+        }
+        (None, Some(path)) => Credential::VaultToken(VaultToken::from_secret(read_trimmed(path)?)),
+        (None, None) => {
+            return Err(Error::InvalidArgument(
+                "give --jwt-file or --vault-token-file".into(),
+            ));
+        }
+    };
+    let content = builder.build(&plan, credential).await?;
+    // Only root can hand files to another user; a preview by anyone else keeps them.
+    let owner = if nix::unistd::geteuid().is_root() {
+        content.owner
+    } else {
+        Owner {
+            uid: nix::unistd::geteuid().as_raw(),
+            gid: nix::unistd::getegid().as_raw(),
+        }
+    };
+    std::fs::create_dir_all(&args.out).map_err(|e| Error::io("create directory", &args.out, e))?;
+    let outcome = writer::write_generation(&args.out, &content.files, owner)?;
+    for file in &content.files {
+        lines.push(format!(
+            "{} ({:o}, {} bytes)",
+            args.out.join(&file.path).display(),
+            file.mode,
+            file.bytes.len()
+        ));
+    }
+    if outcome == WriteOutcome::Unchanged {
+        lines.push("unchanged since the last render".into());
+    }
+    Ok(lines)
+}
+
+fn read_trimmed(path: &Path) -> Result<String> {
+    Ok(std::fs::read_to_string(path)
+        .map_err(|e| Error::io("read", path, e))?
+        .trim()
+        .to_string())
+}
+
+/// Reads a Pod manifest; YAML is a superset of JSON, so one parser serves both.
+fn read_pod(path: &Path) -> Result<Pod> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
+    serde_yaml_ng::from_str(&text)
+        .map_err(|e| Error::InvalidArgument(format!("{}: not a Pod manifest: {e}", path.display())))
+}
+
+fn first_driver_volume(pod: &Pod, driver: &str) -> Option<String> {
+    pod.spec
+        .volumes
+        .iter()
+        .find(|v| v.csi.as_ref().is_some_and(|c| c.driver == driver))
+        .map(|v| v.name.clone())
+}
