@@ -1,5 +1,5 @@
 # Entry points for people and CI. `make test` is what CI runs (.ci/run).
-.PHONY: deps build test lint unit demo clean
+.PHONY: deps build test lint demo bench clean
 
 CARGO ?= cargo
 
@@ -24,6 +24,11 @@ demo: deps
 	@if [ "$$(id -u)" != 0 ]; then echo "make demo mounts a tmpfs: run it as root" >&2; exit 1; fi
 	$(CARGO) build --locked --bin vault-csi-driver
 	$(CARGO) run --locked --quiet --example demo
+
+# Benchmarks print numbers and ratios; they assert nothing.
+bench: deps
+	@if [ "$$(id -u)" != 0 ]; then echo "make bench mounts tmpfs volumes: run it as root" >&2; exit 1; fi
+	$(CARGO) bench --locked --bench publish_latency
 
 clean:
 	$(CARGO) clean

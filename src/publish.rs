@@ -212,12 +212,4 @@ mod tests {
             Path::new("/var/lib/kubelet/pods/u/volumes/kubernetes.io~csi/vault-secrets/mount");
         assert_eq!(volume_name(target).unwrap(), "vault-secrets");
     }
-
-    #[test]
-    fn addresses_compare_without_case_or_trailing_slash() {
-        assert_eq!(
-            normalise_addr(" https://Vault.svc:8200/ "),
-            "https://vault.svc:8200"
-        );
-    }
 }

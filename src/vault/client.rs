@@ -56,6 +56,12 @@ pub(crate) struct Reply {
     pub body: Bytes,
 }
 
+/// An answer as read off the wire, before the size check.
+struct RawReply {
+    status: u16,
+    body: Option<Bytes>,
+}
+
 impl VaultClient {
     /// Builds the node's client. Fails on unusable TLS files or an invalid address.
     pub fn new(settings: &VaultSettings) -> Result<Self, VaultError> {
@@ -131,7 +137,19 @@ impl VaultClient {
             }
 
             let outcome = match request.send().await {
-                Ok(response) => read_reply(response).await,
+                Ok(response) => match read_reply(response).await {
+                    Ok(RawReply { body: None, .. }) => {
+                        return Err(VaultError::Protocol {
+                            path: call.path.to_owned(),
+                            detail: format!("answer larger than {MAX_BODY} bytes"),
+                        });
+                    }
+                    Ok(RawReply {
+                        status,
+                        body: Some(body),
+                    }) => Ok(Reply { status, body }),
+                    Err(e) => Err(e),
+                },
                 Err(e) => Err(e),
             };
             let retryable = match &outcome {
@@ -187,22 +205,19 @@ fn backoff(attempt: u32) -> Duration {
     (base + Duration::from_millis(jitter_ms)).min(MAX_BACKOFF)
 }
 
-async fn read_reply(mut response: reqwest::Response) -> Result<Reply, reqwest::Error> {
+/// Reads the whole answer; `body` is `None` when it exceeds [`MAX_BODY`].
+async fn read_reply(mut response: reqwest::Response) -> Result<RawReply, reqwest::Error> {
     let status = response.status().as_u16();
     let mut body = BytesMut::new();
     while let Some(chunk) = response.chunk().await? {
         if body.len() + chunk.len() > MAX_BODY {
-            // Treated like an unparsable answer by the callers.
-            return Ok(Reply {
-                status,
-                body: Bytes::from_static(b"\0oversized"),
-            });
+            return Ok(RawReply { status, body: None });
         }
         body.extend_from_slice(&chunk);
     }
-    Ok(Reply {
+    Ok(RawReply {
         status,
-        body: body.freeze(),
+        body: Some(body.freeze()),
     })
 }
 

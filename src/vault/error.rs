@@ -175,7 +175,7 @@ pub(crate) fn vault_errors_text(body: &[u8], secrets: &[&str]) -> String {
         .errors
         .iter()
         .map(|e| match e {
-            serde_json::Value::String(s) => s.trim().to_owned(),
+            serde_json::Value::String(s) => flatten_multierror(s),
             other => other.to_string(),
         })
         .filter(|s| !s.is_empty())
@@ -188,6 +188,23 @@ pub(crate) fn vault_errors_text(body: &[u8], secrets: &[&str]) -> String {
     }
     truncate_chars(&mut text, MAX_DETAIL);
     text
+}
+
+/// Go's multierror text ("1 error occurred:\n\t* permission denied\n\n") as one
+/// line ("permission denied"), so it reads well in a Pod event.
+fn flatten_multierror(text: &str) -> String {
+    let text = text.trim();
+    let Some((head, rest)) = text.split_once('\n') else {
+        return text.to_owned();
+    };
+    if !(head.ends_with(" error occurred:") || head.ends_with(" errors occurred:")) {
+        return text.to_owned();
+    }
+    rest.lines()
+        .filter_map(|line| line.trim().strip_prefix("* "))
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 fn truncate_chars(text: &mut String, max: usize) {
@@ -204,6 +221,16 @@ mod tests {
     #[test]
     fn errors_array_is_joined() {
         let body = br#"{"errors":["permission denied","invalid token"]}"#;
+        assert_eq!(
+            vault_errors_text(body, &[]),
+            "permission denied; invalid token"
+        );
+    }
+
+    #[test]
+    fn go_multierror_is_flattened() {
+        let body =
+            br#"{"errors":["2 errors occurred:\n\t* permission denied\n\t* invalid token\n\n"]}"#;
         assert_eq!(
             vault_errors_text(body, &[]),
             "permission denied; invalid token"

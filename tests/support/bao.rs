@@ -425,7 +425,10 @@ impl BaoServer {
         let body = body.map(|b| b.to_string());
         let (status, text) = self.api_raw(namespace, method, path, body.as_deref());
         if !(200..300).contains(&status) {
-            panic!("{method} /v1/{path} -> HTTP {status}: {text}");
+            panic!(
+                "{method} /v1/{path} -> HTTP {status}: {text}\n(bao log: {})",
+                self.log.display()
+            );
         }
         if text.trim().is_empty() {
             Value::Null
@@ -457,6 +460,28 @@ impl BaoServer {
     /// Writes a KV v1 secret; `data` is the raw JSON object (numbers, nulls, nesting kept).
     pub fn write_kv1(&self, path: &str, data: Value) {
         self.api("PUT", path, Some(data));
+    }
+
+    /// Writes a KV v1 secret from raw JSON text, so numbers keep their exact
+    /// spelling (`1.50`), which a `serde_json::Value` would not.
+    pub fn write_kv1_raw(&self, path: &str, json_text: &str) {
+        let (status, text) = self.api_raw(None, "PUT", path, Some(json_text));
+        assert!(
+            (200..300).contains(&status),
+            "PUT /v1/{path} -> HTTP {status}: {text}"
+        );
+    }
+
+    /// Writes a KV v2 secret version from the raw JSON text of its data object.
+    pub fn write_kv2_raw(&self, mount: &str, key: &str, data_json_text: &str) -> u64 {
+        let body = format!(r#"{{"data":{data_json_text}}}"#);
+        let (status, text) = self.api_raw(None, "PUT", &format!("{mount}/data/{key}"), Some(&body));
+        assert!(
+            (200..300).contains(&status),
+            "PUT /v1/{mount}/data/{key} -> HTTP {status}: {text}"
+        );
+        let answer: Value = serde_json::from_str(&text).expect("KV v2 answer");
+        answer["data"]["version"].as_u64().expect("KV v2 version")
     }
 
     /// Writes a KV v2 secret version and returns its version number.
@@ -625,10 +650,10 @@ fn wait_for(
 ) -> Result<(), WaitError> {
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
-        if let Ok((status, _)) = http_request(port, "GET", "/v1/sys/health", &[], None) {
-            if ready(status) {
-                return Ok(());
-            }
+        if let Ok((status, _)) = http_request(port, "GET", "/v1/sys/health", &[], None)
+            && ready(status)
+        {
+            return Ok(());
         }
         if proc.as_mut().is_none_or(|p| p.exited()) {
             return Err(WaitError::Exited);

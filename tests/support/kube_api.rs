@@ -482,10 +482,10 @@ fn post_event(state: &State, ns: &str, body: &[u8]) -> Response<Full<Bytes>> {
     meta["uid"] = json!(new_uid());
     meta["resourceVersion"] = json!(format!("{}", 1000 + state.lock().events.len()));
     meta["creationTimestamp"] = json!("2026-01-01T00:00:00Z");
-    if meta["name"].is_null() {
-        if let Some(prefix) = meta["generateName"].as_str() {
-            meta["name"] = json!(format!("{prefix}{}", &new_uid()[..5]));
-        }
+    if meta["name"].is_null()
+        && let Some(prefix) = meta["generateName"].as_str()
+    {
+        meta["name"] = json!(format!("{prefix}{}", &new_uid()[..5]));
     }
     state.lock().events.push(event.clone());
     respond(StatusCode::CREATED, &event)

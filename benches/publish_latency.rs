@@ -1,0 +1,117 @@
+//! Publish latency against the floor, in one run against one local OpenBao:
+//!
+//! - floor: a plain keep-alive HTTP client doing what a publish must do at
+//!   least: kubernetes-auth login with the Pod's JWT, then read one KV secret;
+//! - driver: NodePublishVolume over the unix socket for a fresh volume (Pod
+//!   GET, login, KV mount lookup, read, default template, tmpfs mount, write).
+//!
+//! Prints median and p99 of each and their ratio; asserts nothing. Needs root.
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use support::driver::Driver;
+use support::fixture;
+use support::pods::{TestPod, VOLUME, kv2_secret};
+
+const ROUNDS: usize = 200;
+const WARMUP: usize = 20;
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index]
+}
+
+fn summary(name: &str, mut samples: Vec<Duration>) -> (Duration, Duration) {
+    samples.sort();
+    let median = percentile(&samples, 0.5);
+    let p99 = percentile(&samples, 0.99);
+    println!(
+        "{name:<44} median {:>7.2} ms   p99 {:>7.2} ms   (n={})",
+        median.as_secs_f64() * 1e3,
+        p99.as_secs_f64() * 1e3,
+        samples.len()
+    );
+    (median, p99)
+}
+
+#[tokio::main]
+async fn main() {
+    let fx = fixture();
+    let (mount, key) = kv2_secret(fx, json!({"username": "app", "password": "p@ss"}));
+    let path = format!("{mount}/{key}");
+    let pod = TestPod::kubernetes(fx, &[&format!("{mount}/*")]);
+    pod.register(fx, &[("agent-inject-secret-db", &path)]);
+    let jwt = pod.token(fx);
+
+    // Floor: one keep-alive client, login + read, nothing else.
+    let http = reqwest::Client::builder()
+        .tcp_nodelay(true)
+        .build()
+        .unwrap();
+    let addr = fx.bao.addr();
+    let mut floor = Vec::with_capacity(ROUNDS);
+    for round in 0..WARMUP + ROUNDS {
+        let start = Instant::now();
+        let login: serde_json::Value = http
+            .put(format!("{addr}/v1/auth/kubernetes/login"))
+            .json(&json!({"role": pod.role, "jwt": jwt}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let token = login["auth"]["client_token"].as_str().unwrap().to_string();
+        let read = http
+            .get(format!("{addr}/v1/{mount}/data/{key}"))
+            .header("X-Vault-Token", &token)
+            .send()
+            .await
+            .unwrap();
+        assert!(read.status().is_success());
+        read.bytes().await.unwrap();
+        if round >= WARMUP {
+            floor.push(start.elapsed());
+        }
+    }
+
+    // The driver: a fresh Pod incarnation (new uid, new volume) per round,
+    // unpublished outside the timing.
+    let driver = Driver::start().await;
+    let mut node = driver.node().await;
+    let mut publish = Vec::with_capacity(ROUNDS);
+    for round in 0..WARMUP + ROUNDS {
+        let mut incarnation = TestPod {
+            id: pod.id.clone(),
+            role: pod.role.clone(),
+        };
+        incarnation.id.pod_uid = support::jwt::new_uid();
+        incarnation.register(fx, &[("agent-inject-secret-db", &path)]);
+        let request = incarnation.publish_request(&driver, VOLUME, &jwt);
+        let start = Instant::now();
+        node.node_publish_volume(request).await.unwrap();
+        let elapsed = start.elapsed();
+        node.node_unpublish_volume(incarnation.unpublish_request(&driver, VOLUME))
+            .await
+            .unwrap();
+        if round >= WARMUP {
+            publish.push(elapsed);
+        }
+    }
+
+    println!(
+        "\npublish latency, one local OpenBao, kubernetes auth, one KV v2 secret (default map template)"
+    );
+    let (floor_median, floor_p99) = summary("floor: keep-alive client login + read", floor);
+    let (median, p99) = summary("driver: NodePublishVolume over the unix socket", publish);
+    println!(
+        "ratio driver/floor: median {:.2}x, p99 {:.2}x; median overhead {:+.2} ms",
+        median.as_secs_f64() / floor_median.as_secs_f64(),
+        p99.as_secs_f64() / floor_p99.as_secs_f64(),
+        (median.as_secs_f64() - floor_median.as_secs_f64()) * 1e3
+    );
+}
