@@ -40,12 +40,7 @@ async fn kubernetes_auth_kv2_map_matches_the_agent_byte_for_byte() {
     let pod = TestPod::kubernetes(fx, &[&format!("{mount}/*")]);
     pod.register(fx, &[("agent-inject-secret-db", &path)]);
     let driver = Driver::start().await;
-    driver
-        .node()
-        .await
-        .node_publish_volume(pod.publish_request(&driver, VOLUME, &pod.token(fx)))
-        .await
-        .unwrap();
+    pod.publish(&driver, VOLUME, &pod.token(fx)).await.unwrap();
     let target = pod.target(&driver, VOLUME);
     assert_eq!(
         read(target.join("db")),
@@ -75,12 +70,7 @@ async fn jwt_auth_kv1_json_matches_the_agent_byte_for_byte() {
         ],
     );
     let driver = Driver::start().await;
-    driver
-        .node()
-        .await
-        .node_publish_volume(pod.publish_request(&driver, VOLUME, &pod.token(fx)))
-        .await
-        .unwrap();
+    pod.publish(&driver, VOLUME, &pod.token(fx)).await.unwrap();
     let got = read(pod.target(&driver, VOLUME).join("config"));
     assert_eq!(got, agent_default(&path, DefaultFormat::Json).await);
     assert_eq!(
@@ -96,12 +86,7 @@ async fn kv1_map_keeps_numbers_as_written() {
     let pod = TestPod::kubernetes(fx, &[&path]);
     pod.register(fx, &[("agent-inject-secret-creds", &path)]);
     let driver = Driver::start().await;
-    driver
-        .node()
-        .await
-        .node_publish_volume(pod.publish_request(&driver, VOLUME, &pod.token(fx)))
-        .await
-        .unwrap();
+    pod.publish(&driver, VOLUME, &pod.token(fx)).await.unwrap();
     let got = read(pod.target(&driver, VOLUME).join("creds"));
     assert_eq!(got, "n: 3\nuser: bob\n");
     assert_eq!(got, agent_default(&path, DefaultFormat::Map).await);
@@ -122,12 +107,7 @@ async fn kv2_paths_with_and_without_data_read_the_same_secret() {
         ],
     );
     let driver = Driver::start().await;
-    driver
-        .node()
-        .await
-        .node_publish_volume(pod.publish_request(&driver, VOLUME, &pod.token(fx)))
-        .await
-        .unwrap();
+    pod.publish(&driver, VOLUME, &pod.token(fx)).await.unwrap();
     let target = pod.target(&driver, VOLUME);
     assert_eq!(read(target.join("short")), read(target.join("long")));
     assert!(read(target.join("short")).starts_with("data: map[a:1]\n"));
@@ -150,12 +130,7 @@ async fn file_names_nested_paths_modes_and_owners_follow_the_annotations() {
         ],
     );
     let driver = Driver::start().await;
-    driver
-        .node()
-        .await
-        .node_publish_volume(pod.publish_request(&driver, VOLUME, &pod.token(fx)))
-        .await
-        .unwrap();
+    pod.publish(&driver, VOLUME, &pod.token(fx)).await.unwrap();
     let target = pod.target(&driver, VOLUME);
     let plain = std::fs::metadata(target.join("plain")).expect("NAME is lower-cased");
     assert_eq!(plain.permissions().mode() & 0o7777, 0o644);
@@ -205,12 +180,7 @@ async fn the_token_file_holds_a_working_vault_token_without_newline() {
         ],
     );
     let driver = Driver::start().await;
-    driver
-        .node()
-        .await
-        .node_publish_volume(pod.publish_request(&driver, VOLUME, &pod.token(fx)))
-        .await
-        .unwrap();
+    pod.publish(&driver, VOLUME, &pod.token(fx)).await.unwrap();
     let token_path = pod.target(&driver, VOLUME).join("token");
     let token = read(&token_path);
     assert!(!token.ends_with('\n'));
@@ -318,12 +288,7 @@ async fn ignored_annotations_become_warning_events_on_the_pod() {
         ],
     );
     let driver = Driver::start().await;
-    driver
-        .node()
-        .await
-        .node_publish_volume(pod.publish_request(&driver, VOLUME, &pod.token(fx)))
-        .await
-        .unwrap();
+    pod.publish(&driver, VOLUME, &pod.token(fx)).await.unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
         let events = fx.kube.events();
@@ -653,11 +618,6 @@ async fn a_service_in_the_allow_list_is_used() {
         ..Default::default()
     })
     .await;
-    driver
-        .node()
-        .await
-        .node_publish_volume(pod.publish_request(&driver, VOLUME, &pod.token(fx)))
-        .await
-        .unwrap();
+    pod.publish(&driver, VOLUME, &pod.token(fx)).await.unwrap();
     assert_eq!(read(pod.target(&driver, VOLUME).join("s")), "k: v\n");
 }

@@ -106,32 +106,9 @@ impl fmt::Debug for RelPath {
     }
 }
 
-/// Lexical clean of a container path, like Go's `path.Clean`, so that
-/// `/vault/secrets/`, `/vault//secrets` and `/vault/./secrets` compare equal.
-pub(super) fn clean(path: &str) -> String {
-    let rooted = path.starts_with('/');
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => match parts.last() {
-                Some(&last) if last != ".." => {
-                    parts.pop();
-                }
-                // `/..` is `/`; a relative path keeps its leading `..`.
-                _ if rooted => {}
-                _ => parts.push(".."),
-            },
-            p => parts.push(p),
-        }
-    }
-    let joined = parts.join("/");
-    match (rooted, joined.is_empty()) {
-        (true, _) => format!("/{joined}"),
-        (false, true) => ".".to_owned(),
-        (false, false) => joined,
-    }
-}
+/// Container paths compare after Go's `path.Clean`, so that `/vault/secrets/`,
+/// `/vault//secrets` and `/vault/./secrets` are one path.
+pub(super) use crate::gopath::clean;
 
 /// Why a Vault auth mount path or namespace was refused.
 pub(super) fn vault_path_problem(path: &str) -> Option<&'static str> {
@@ -217,17 +194,6 @@ mod tests {
         assert!(p("a/b").conflicts_with(&p("a")));
         assert!(!p("a").conflicts_with(&p("ab")));
         assert!(!p("a/b").conflicts_with(&p("a/c")));
-    }
-
-    #[test]
-    fn clean_matches_go_path_clean() {
-        assert_eq!(clean("/vault/secrets/"), "/vault/secrets");
-        assert_eq!(clean("/vault//./secrets"), "/vault/secrets");
-        assert_eq!(clean("/vault/x/../secrets"), "/vault/secrets");
-        assert_eq!(clean("/.."), "/");
-        assert_eq!(clean("/"), "/");
-        assert_eq!(clean("a/../.."), "..");
-        assert_eq!(clean(""), ".");
     }
 
     #[test]

@@ -14,43 +14,8 @@ use super::auth::VaultToken;
 use super::client::{Call, Reply, VaultClient, decode, status_error};
 use super::error::VaultError;
 
-/// Go's `path.Clean`: collapses `//`, resolves `.` and `..`, drops a trailing `/`.
-fn go_path_clean(path: &str) -> String {
-    if path.is_empty() {
-        return ".".to_owned();
-    }
-    let rooted = path.starts_with('/');
-    let mut parts: Vec<&str> = Vec::new();
-    for seg in path.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => match parts.last() {
-                Some(&last) if last != ".." => {
-                    parts.pop();
-                }
-                _ if rooted => {}
-                _ => parts.push(".."),
-            },
-            seg => parts.push(seg),
-        }
-    }
-    let joined = parts.join("/");
-    match (rooted, joined.is_empty()) {
-        (true, _) => format!("/{joined}"),
-        (false, true) => ".".to_owned(),
-        (false, false) => joined,
-    }
-}
-
-/// Go's `path.Join`: joins the non-empty parts with `/` and cleans the result;
-/// all parts empty gives an empty string.
-pub fn go_path_join(parts: &[&str]) -> String {
-    let non_empty: Vec<&str> = parts.iter().copied().filter(|p| !p.is_empty()).collect();
-    if non_empty.is_empty() {
-        return String::new();
-    }
-    go_path_clean(&non_empty.join("/"))
-}
+/// Go's `path.Join`, as the agent builds KV paths.
+pub use crate::gopath::join as go_path_join;
 
 /// The path to read or write a secret on a KV v2 mount: `data/` goes after the
 /// mount unless `data/` or `metadata/` already follows it. `subkeys/` is rewritten
@@ -626,29 +591,6 @@ mod tests {
             mount_type: "kv".to_owned(),
             version: Some("2".to_owned()),
         }
-    }
-
-    #[test]
-    fn go_clean_matches_go() {
-        for (input, want) in [
-            ("", "."),
-            ("a//b", "a/b"),
-            ("a/./b/", "a/b"),
-            ("a/../b", "b"),
-            ("../a", "../a"),
-            ("/../a", "/a"),
-            ("a/b/../../..", ".."),
-            ("/", "/"),
-        ] {
-            assert_eq!(go_path_clean(input), want, "clean({input:?})");
-        }
-    }
-
-    #[test]
-    fn go_join_skips_empty_parts() {
-        assert_eq!(go_path_join(&["secret/", "data", "x"]), "secret/data/x");
-        assert_eq!(go_path_join(&["", ""]), "");
-        assert_eq!(go_path_join(&["secret/", "data", ""]), "secret/data");
     }
 
     #[test]

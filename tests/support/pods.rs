@@ -149,6 +149,22 @@ impl TestPod {
         }
     }
 
+    /// Sends the publish request for `volume` to `driver`.
+    pub async fn publish(
+        &self,
+        driver: &Driver,
+        volume: &str,
+        jwt: &str,
+    ) -> Result<(), tonic::Status> {
+        let request = self.publish_request(driver, volume, jwt);
+        driver
+            .node()
+            .await
+            .node_publish_volume(request)
+            .await
+            .map(drop)
+    }
+
     /// The matching unpublish request.
     pub fn unpublish_request(&self, driver: &Driver, volume: &str) -> NodeUnpublishVolumeRequest {
         NodeUnpublishVolumeRequest {
