@@ -114,4 +114,35 @@ async fn main() {
         p99.as_secs_f64() / floor_p99.as_secs_f64(),
         (median.as_secs_f64() - floor_median.as_secs_f64()) * 1e3
     );
+    phases(&driver.log());
+}
+
+/// Medians of the phase timings the driver logs with each publish.
+fn phases(log: &str) {
+    let mut by_phase: Vec<(&str, Vec<f64>)> = vec![
+        ("pod_ms", vec![]),
+        ("vault_ms", vec![]),
+        ("write_ms", vec![]),
+    ];
+    for line in log.lines().filter(|l| l.contains("volume published")) {
+        for (phase, values) in by_phase.iter_mut() {
+            let value = line
+                .split_whitespace()
+                .find_map(|field| field.strip_prefix(&format!("{phase}=")))
+                .and_then(|v| v.parse::<f64>().ok());
+            values.extend(value);
+        }
+    }
+    let medians: Vec<String> = by_phase
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(phase, mut v)| {
+            v.sort_by(f64::total_cmp);
+            format!("{phase} {:.2}", v[v.len() / 2])
+        })
+        .collect();
+    println!(
+        "driver phases (median, inside the driver): {}",
+        medians.join(", ")
+    );
 }

@@ -70,20 +70,30 @@ impl Publisher {
             tracing::debug!("republish of a live volume: token stored");
             return Ok(());
         }
+        let started = std::time::Instant::now();
         let pod = self.fetch_pod(&context.pod).await?;
+        let pod_done = started.elapsed();
         let volume_name = volume_name(&target)?;
         let plan = inject::plan(&pod, &volume_name, &self.defaults())?;
         let rendered = self
             .content
             .build(&plan, Credential::PodJwt(context.token.jwt()))
             .await?;
+        let vault_done = started.elapsed();
         self.report_warnings(&pod, &plan);
         let size = self.settings.tmpfs_size_bytes;
         let root = target.clone();
         let outcome = tokio::task::spawn_blocking(move || write_volume(&root, size, &rendered))
             .await
             .map_err(|e| Error::Internal(format!("write task failed: {e}")))??;
-        tracing::info!(files = plan.files.len(), ?outcome, "volume published");
+        tracing::info!(
+            files = plan.files.len(),
+            ?outcome,
+            pod_ms = millis(pod_done),
+            vault_ms = millis(vault_done - pod_done),
+            write_ms = millis(started.elapsed() - vault_done),
+            "volume published"
+        );
         self.lock_volumes().insert(
             volume_id.to_string(),
             PublishedVolume {
@@ -170,6 +180,10 @@ impl Publisher {
             }
         });
     }
+}
+
+fn millis(duration: std::time::Duration) -> f64 {
+    (duration.as_secs_f64() * 1e5).round() / 100.0
 }
 
 /// Mounts the tmpfs if needed and writes the files; a mount made here is

@@ -26,6 +26,7 @@ const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct VaultClient {
     http: reqwest::Client,
     default_target: Target,
+    pub(crate) mounts: super::mounts::MountCache,
 }
 
 impl std::fmt::Debug for VaultClient {
@@ -83,6 +84,7 @@ impl VaultClient {
         Ok(Self {
             http,
             default_target,
+            mounts: super::mounts::MountCache::default(),
         })
     }
 

@@ -423,7 +423,16 @@ impl VaultClient {
         args: &[S],
     ) -> Result<Option<SecretResponse>, VaultError> {
         let request = SecretRequest::parse(path_spec, args)?;
-        let mount = self.kv_mount_info(target, token, request.path()).await?;
+        let mount = match self.mounts.get(target, request.path()) {
+            Some(known) => Some(known),
+            None => {
+                let found = self.kv_mount_info(target, token, request.path()).await?;
+                if let Some(info) = &found {
+                    self.mounts.put(target, request.path(), info.clone());
+                }
+                found
+            }
+        };
         self.fetch_secret(target, token, &request, mount.as_ref())
             .await
     }

@@ -9,6 +9,7 @@ mod auth;
 mod client;
 mod error;
 mod kv;
+mod mounts;
 mod tls;
 
 use std::time::Duration;
