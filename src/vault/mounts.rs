@@ -16,12 +16,15 @@ const TTL: Duration = Duration::from_secs(300);
 /// Upper bound on remembered paths, so odd templates cannot grow it without end.
 const MAX_ENTRIES: usize = 10_000;
 
+/// (Vault address, namespace, path).
+type Key = (String, Option<String>, String);
+
 /// Known mounts by (address, namespace, path). Only positive answers are
 /// kept: "no answer" may be one identity's lack of access, not a fact about
 /// the path.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct MountCache {
-    entries: Arc<Mutex<HashMap<(String, Option<String>, String), (Instant, MountInfo)>>>,
+    entries: Arc<Mutex<HashMap<Key, (Instant, MountInfo)>>>,
 }
 
 impl MountCache {
@@ -47,7 +50,7 @@ impl MountCache {
     }
 }
 
-fn key(target: &Target, path: &str) -> (String, Option<String>, String) {
+fn key(target: &Target, path: &str) -> Key {
     (
         target.address().to_string(),
         target.namespace().map(str::to_string),
