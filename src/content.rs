@@ -1,35 +1,195 @@
-//! A volume's content: log in as the Pod's identity, fetch every secret the
-//! Plan's files read (once per path, concurrently), render each file.
-//! Used by the publish path and by the `render` command alike.
+//! A volume's content: every file's template parsed once into a [`Recipe`],
+//! the secrets it needs fetched (concurrently, once each) into a
+//! [`FetchedSet`], and the files rendered from them. Used by the publish
+//! path, the refresh loop and the `render` command alike.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
-use crate::inject::{self, Plan, Source};
-use crate::render;
+use crate::inject::{self, Plan};
+use crate::template::decode::decode_json;
+use crate::template::engine::{Options, Template};
+use crate::template::error::TemplateError;
+use crate::template::funcs::Funcs;
+use crate::template::secret::{RequestKind, SecretRequest, Secrets, secret_from_response};
+use crate::template::value::Value;
 use crate::vault::{AuthMethodPath, Target, VaultClient, VaultToken};
 use crate::volume::writer::{FileContent, Owner};
 
-/// How to authenticate to Vault for one Plan.
-pub enum Credential<'a> {
-    /// Log in with the Pod's projected ServiceAccount token (the normal path).
-    PodJwt(&'a str),
-    /// Use an existing Vault token (the `render` command's preview mode).
-    VaultToken(VaultToken),
+/// One file of a volume, parsed.
+struct FileRecipe {
+    path: PathBuf,
+    mode: u32,
+    annotation: String,
+    template: Template,
+    options: Options,
 }
 
-/// Everything a volume holds after one render, ready to be written.
-pub struct VolumeContent {
-    /// The files, with the token file last when the Plan asks for it.
-    pub files: Vec<FileContent>,
-    /// Owner of the files.
-    pub owner: Owner,
-    /// The Vault token the secrets were read with.
-    pub token: VaultToken,
+/// Every file of a volume, parsed once, rendered on each publish and refresh.
+pub struct Recipe {
+    files: Vec<FileRecipe>,
+    token_file: bool,
+    owner: Owner,
+    funcs: Funcs,
 }
 
-/// Node-wide Vault access: the client, the node's Vault, and the addresses
-/// Pods may pick with the `service` annotation.
+/// What one render pass over all files gave.
+pub enum RenderPass {
+    /// Every file rendered; `used` is what they read.
+    Done {
+        /// The files, the token file last.
+        files: Vec<FileContent>,
+        /// Every request the templates made.
+        used: BTreeSet<SecretRequest>,
+    },
+    /// Some requests have no answer yet: fetch them and render again.
+    Missing(BTreeSet<SecretRequest>),
+}
+
+impl Recipe {
+    /// Parses every file's template. `env` is what `env` and friends see:
+    /// the Pod's, never the node's.
+    pub fn new(plan: &Plan, env: BTreeMap<String, String>) -> Result<Recipe> {
+        let funcs = functions();
+        let mut files = Vec::with_capacity(plan.files.len());
+        for spec in &plan.files {
+            let (left, right) = spec.source.delimiters();
+            let options = Options {
+                left_delim: left.to_string(),
+                right_delim: right.to_string(),
+                missing_key_error: spec.error_on_missing_key,
+                env: env.clone(),
+                ..Options::default()
+            };
+            let template = Template::parse(&spec.source.text(), &funcs, &options)
+                .map_err(|e| template_error(&spec.annotation, &e))?;
+            files.push(FileRecipe {
+                path: spec.path.as_str().into(),
+                mode: spec.mode,
+                annotation: spec.annotation.clone(),
+                template,
+                options,
+            });
+        }
+        Ok(Recipe {
+            files,
+            token_file: plan.token_file,
+            owner: Owner {
+                uid: plan.options.run_as_user,
+                gid: plan.options.run_as_group,
+            },
+            funcs,
+        })
+    }
+
+    /// Owner of the rendered files.
+    pub fn owner(&self) -> Owner {
+        self.owner
+    }
+
+    /// Executes every template once with the answers in `secrets`.
+    pub fn render(&self, secrets: &Secrets, token: &VaultToken) -> Result<RenderPass> {
+        let mut files = Vec::with_capacity(self.files.len() + 1);
+        let mut used = BTreeSet::new();
+        let mut missing = BTreeSet::new();
+        for file in &self.files {
+            let outcome = file
+                .template
+                .execute(&self.funcs, secrets, &file.options)
+                .map_err(|e| template_error(&file.annotation, &e))?;
+            used.extend(outcome.used);
+            missing.extend(outcome.missing);
+            files.push(FileContent {
+                path: file.path.clone(),
+                bytes: outcome.output.into_bytes(),
+                mode: file.mode,
+            });
+        }
+        if !missing.is_empty() {
+            return Ok(RenderPass::Missing(missing));
+        }
+        if self.token_file {
+            files.push(FileContent {
+                path: "token".into(),
+                bytes: token.expose_secret().as_bytes().to_vec(),
+                mode: inject::TOKEN_FILE_MODE,
+            });
+        }
+        Ok(RenderPass::Done { files, used })
+    }
+}
+
+/// The functions templates may call: the engine's `secret` and the
+/// consul-template functions the driver serves.
+pub fn functions() -> Funcs {
+    use crate::template::funcs::{Func, FuncError, Param};
+    let mut funcs = Funcs::standard();
+    // The default `json` template's one function.
+    funcs.insert(
+        "toJSON",
+        Func::new(&[Param::Any], |_ctx, args| {
+            crate::template::json::to_json(&args[0])
+                .map(Value::String)
+                .map_err(|e| FuncError::new(e.to_string()))
+        }),
+    );
+    funcs
+}
+
+/// A template's own message already says where (`template: :3:7: ...`);
+/// the annotation says which.
+fn template_error(annotation: &str, error: &TemplateError) -> Error {
+    Error::InvalidArgument(format!("annotation {annotation}: {error}"))
+}
+
+/// The lease a fetched secret came with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// Lease id; empty for secrets without a lease (KV).
+    pub id: String,
+    /// Lease length when fetched or last renewed.
+    pub duration: Duration,
+    /// Whether `sys/leases/renew` can extend it.
+    pub renewable: bool,
+}
+
+impl Lease {
+    /// Whether this is a real lease (KV answers carry a duration but no id).
+    pub fn is_leased(&self) -> bool {
+        !self.id.is_empty()
+    }
+}
+
+/// What is known about one fetched request.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    /// Its lease.
+    pub lease: Lease,
+    /// When it was fetched (or its lease last renewed).
+    pub at: Instant,
+}
+
+/// The answers a volume's templates read, with their leases.
+#[derive(Debug, Default)]
+pub struct FetchedSet {
+    /// What the engine sees.
+    pub secrets: Secrets,
+    /// Lease and time of each answer.
+    pub meta: BTreeMap<SecretRequest, Fetched>,
+}
+
+impl FetchedSet {
+    /// Stores an answer.
+    pub fn insert(&mut self, request: SecretRequest, value: Value, fetched: Fetched) {
+        self.secrets.insert(request.clone(), value);
+        self.meta.insert(request, fetched);
+    }
+}
+
+/// Node-wide Vault access: the client and the addresses Pods may pick with
+/// the `service` annotation.
 #[derive(Debug, Clone)]
 pub struct ContentBuilder {
     vault: VaultClient,
@@ -51,53 +211,9 @@ impl ContentBuilder {
         }
     }
 
-    /// Logs in (or takes the given token), fetches and renders the Plan's files.
-    pub async fn build(&self, plan: &Plan, credential: Credential<'_>) -> Result<VolumeContent> {
-        let target = self.target_for(plan)?;
-        let token = match credential {
-            Credential::PodJwt(jwt) => self.login(plan, &target, jwt).await?,
-            Credential::VaultToken(token) => token,
-        };
-        let bodies = self.fetch_default_sources(plan, &target, &token).await?;
-        let mut files = Vec::with_capacity(plan.files.len() + 1);
-        for spec in &plan.files {
-            let bytes = match &spec.source {
-                Source::DefaultTemplate {
-                    secret_path,
-                    format,
-                } => {
-                    let body = bodies.get(secret_path).and_then(|b| b.as_deref());
-                    render::default_template(*format, body)
-                        .map_err(|e| Error::InvalidArgument(format!("{}: {e}", spec.annotation)))?
-                }
-                Source::Template { .. } => {
-                    return Err(Error::InvalidArgument(format!(
-                        "annotation {}: custom templates are not served by this version yet",
-                        spec.annotation
-                    )));
-                }
-            };
-            files.push(FileContent {
-                path: spec.path.as_str().into(),
-                bytes,
-                mode: spec.mode,
-            });
-        }
-        if plan.token_file {
-            files.push(FileContent {
-                path: "token".into(),
-                bytes: token.expose_secret().as_bytes().to_vec(),
-                mode: inject::TOKEN_FILE_MODE,
-            });
-        }
-        Ok(VolumeContent {
-            files,
-            owner: Owner {
-                uid: plan.options.run_as_user,
-                gid: plan.options.run_as_group,
-            },
-            token,
-        })
+    /// The node's Vault client.
+    pub fn vault(&self) -> &VaultClient {
+        &self.vault
     }
 
     /// The Vault target the Plan's identity uses: the node's Vault, or the
@@ -124,7 +240,8 @@ impl ContentBuilder {
             .with_max_retries(plan.options.client_max_retries))
     }
 
-    async fn login(&self, plan: &Plan, target: &Target, jwt: &str) -> Result<VaultToken> {
+    /// Logs in as the Plan's identity with a Pod's JWT.
+    pub async fn login(&self, plan: &Plan, target: &Target, jwt: &str) -> Result<VaultToken> {
         let auth = AuthMethodPath::new(plan.identity.auth_path.as_str())?;
         Ok(self
             .vault
@@ -132,38 +249,124 @@ impl ContentBuilder {
             .await?)
     }
 
-    /// One read per distinct Vault path of the default-template files.
-    async fn fetch_default_sources(
+    /// Renders `recipe`, fetching whatever its templates ask for that
+    /// `fetched` lacks, round after round (a secret's path may come from
+    /// another secret), bounded.
+    pub async fn build(
         &self,
-        plan: &Plan,
+        recipe: &Recipe,
         target: &Target,
         token: &VaultToken,
-    ) -> Result<BTreeMap<String, Option<String>>> {
-        let paths: BTreeSet<&str> = plan
-            .files
-            .iter()
-            .filter_map(|f| match &f.source {
-                Source::DefaultTemplate { secret_path, .. } => Some(secret_path.as_str()),
-                Source::Template { .. } => None,
-            })
-            .collect();
-        let fetches = paths.into_iter().map(|path| async move {
-            let response = self
-                .vault
-                .read_secret::<&str>(target, token, path, &[])
+        fetched: &mut FetchedSet,
+    ) -> Result<(Vec<FileContent>, BTreeSet<SecretRequest>)> {
+        const MAX_ROUNDS: usize = 10;
+        for _ in 0..MAX_ROUNDS {
+            let missing = match recipe.render(&fetched.secrets, token)? {
+                RenderPass::Done { files, used } => return Ok((files, used)),
+                RenderPass::Missing(missing) => missing,
+            };
+            let answers =
+                futures_util::future::try_join_all(missing.into_iter().map(|request| async move {
+                    let (value, meta) = self.fetch(target, token, &request).await?;
+                    Ok::<_, Error>((request, value, meta))
+                }))
                 .await?;
-            Ok::<_, Error>((path.to_string(), response.map(|r| r.body)))
-        });
-        Ok(futures_util::future::try_join_all(fetches)
-            .await?
-            .into_iter()
-            .collect())
+            for (request, value, meta) in answers {
+                fetched.insert(request, value, meta);
+            }
+        }
+        Err(Error::InvalidArgument(format!(
+            "templates still ask for new secrets after {MAX_ROUNDS} rounds (each depending on the last)"
+        )))
+    }
+
+    /// Fetches one request and turns the answer into what the template
+    /// function returns.
+    pub async fn fetch(
+        &self,
+        target: &Target,
+        token: &VaultToken,
+        request: &SecretRequest,
+    ) -> Result<(Value, Fetched)> {
+        let at = Instant::now();
+        let no_lease = Lease {
+            id: String::new(),
+            duration: Duration::ZERO,
+            renewable: false,
+        };
+        match request.kind {
+            RequestKind::Read | RequestKind::Write => {
+                let args: &[String] = match request.kind {
+                    RequestKind::Write if request.args.is_empty() => &[String::new()],
+                    _ => &request.args,
+                };
+                let response = self
+                    .vault
+                    .read_secret(target, token, &request.path, args)
+                    .await?;
+                let Some(response) = response else {
+                    return Ok((
+                        Value::Nil,
+                        Fetched {
+                            lease: no_lease,
+                            at,
+                        },
+                    ));
+                };
+                let decoded = decode_json(&response.body).map_err(|e| {
+                    Error::Internal(format!(
+                        "Vault's answer for {} is not JSON ({e})",
+                        request.path
+                    ))
+                })?;
+                let lease = Lease {
+                    id: response.lease_id,
+                    duration: response.lease_duration,
+                    renewable: response.renewable,
+                };
+                Ok((secret_from_response(&decoded), Fetched { lease, at }))
+            }
+            RequestKind::List => {
+                let keys = self
+                    .vault
+                    .list_secrets(target, token, &request.path)
+                    .await?;
+                let value = Value::List(keys.into_iter().map(Value::String).collect());
+                Ok((
+                    value,
+                    Fetched {
+                        lease: no_lease,
+                        at,
+                    },
+                ))
+            }
+            RequestKind::PkiCert => Err(Error::InvalidArgument(format!(
+                "pkiCert {:?}: not served yet; use `secret \"<pki>/issue/<role>\" \"common_name=...\"`",
+                request.path
+            ))),
+        }
     }
 }
 
 /// `https://Vault:8200/` and `https://vault:8200` are the same address.
 pub fn normalise_addr(address: &str) -> String {
     address.trim().trim_end_matches('/').to_ascii_lowercase()
+}
+
+/// The environment a Pod's templates see (`env "POD_NAME"`): the Pod's
+/// identity, nothing from the node.
+pub fn pod_env(
+    namespace: &str,
+    name: &str,
+    uid: &str,
+    service_account: &str,
+) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("NAMESPACE".to_string(), namespace.to_string()),
+        ("POD_NAME".to_string(), name.to_string()),
+        ("POD_UID".to_string(), uid.to_string()),
+        ("SERVICE_ACCOUNT".to_string(), service_account.to_string()),
+    ])
 }
 
 #[cfg(test)]

@@ -14,7 +14,6 @@ pub mod pod;
 pub mod preview;
 pub mod publish;
 pub mod quantity;
-pub mod render;
 pub mod template;
 pub mod timefmt;
 pub mod vault;

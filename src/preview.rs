@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use crate::config::VaultArgs;
-use crate::content::{ContentBuilder, Credential};
+use crate::content::{ContentBuilder, FetchedSet, Recipe, pod_env};
 use crate::error::{Error, Result};
 use crate::inject::{self, Defaults};
 use crate::pod::Pod;
@@ -67,25 +67,32 @@ pub async fn run(args: &RenderArgs) -> Result<Vec<String>> {
         .iter()
         .map(|w| format!("warning: {w}"))
         .collect();
+    let meta = &pod.metadata;
+    let env = pod_env(
+        &meta.namespace,
+        &meta.name,
+        &meta.uid,
+        &pod.spec.service_account_name,
+    );
+    let recipe = Recipe::new(&plan, env)?;
     let vault = VaultClient::new(&args.vault.settings())?;
     let builder = ContentBuilder::new(vault, &args.vault.vault_allowed_addrs);
-    let jwt;
-    let credential = match (&args.jwt_file, &args.vault_token_file) {
-        (Some(path), _) => {
-            jwt = read_trimmed(path)?;
-            Credential::PodJwt(&jwt)
-        }
-        (None, Some(path)) => Credential::VaultToken(VaultToken::from_secret(read_trimmed(path)?)),
+    let target = builder.target_for(&plan)?;
+    let token = match (&args.jwt_file, &args.vault_token_file) {
+        (Some(path), _) => builder.login(&plan, &target, &read_trimmed(path)?).await?,
+        (None, Some(path)) => VaultToken::from_secret(read_trimmed(path)?),
         (None, None) => {
             return Err(Error::InvalidArgument(
                 "give --jwt-file or --vault-token-file".into(),
             ));
         }
     };
-    let content = builder.build(&plan, credential).await?;
+    let (files, _used) = builder
+        .build(&recipe, &target, &token, &mut FetchedSet::default())
+        .await?;
     // Only root can hand files to another user; a preview by anyone else keeps them.
     let owner = if nix::unistd::geteuid().is_root() {
-        content.owner
+        recipe.owner()
     } else {
         Owner {
             uid: nix::unistd::geteuid().as_raw(),
@@ -93,8 +100,8 @@ pub async fn run(args: &RenderArgs) -> Result<Vec<String>> {
         }
     };
     std::fs::create_dir_all(&args.out).map_err(|e| Error::io("create directory", &args.out, e))?;
-    let outcome = writer::write_generation(&args.out, &content.files, owner)?;
-    for file in &content.files {
+    let outcome = writer::write_generation(&args.out, &files, owner)?;
+    for file in &files {
         lines.push(format!(
             "{} ({:o}, {} bytes)",
             args.out.join(&file.path).display(),

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use crate::content::{ContentBuilder, Credential, VolumeContent};
+use crate::content::{ContentBuilder, FetchedSet, Recipe, pod_env};
 use crate::csi::context::{PodRef, PodToken, PublishContext};
 use crate::error::{Error, Result};
 use crate::inject::{self, Defaults, Plan};
@@ -75,10 +75,25 @@ impl Publisher {
         let pod_done = started.elapsed();
         let volume_name = volume_name(&target)?;
         let plan = inject::plan(&pod, &volume_name, &self.defaults())?;
-        let rendered = self
+        let pod_ref = &context.pod;
+        let env = pod_env(
+            &pod_ref.namespace,
+            &pod_ref.name,
+            &pod_ref.uid,
+            &pod_ref.service_account,
+        );
+        let recipe = Recipe::new(&plan, env)?;
+        let vault_target = self.content.target_for(&plan)?;
+        let token = self
             .content
-            .build(&plan, Credential::PodJwt(context.token.jwt()))
+            .login(&plan, &vault_target, context.token.jwt())
             .await?;
+        let mut fetched = FetchedSet::default();
+        let (files, _used) = self
+            .content
+            .build(&recipe, &vault_target, &token, &mut fetched)
+            .await?;
+        let rendered = (files, recipe.owner());
         let vault_done = started.elapsed();
         self.report_warnings(&pod, &plan);
         let size = self.settings.tmpfs_size_bytes;
@@ -188,9 +203,13 @@ fn millis(duration: std::time::Duration) -> f64 {
 
 /// Mounts the tmpfs if needed and writes the files; a mount made here is
 /// undone when the write fails, so a failed publish leaves no mount.
-fn write_volume(root: &Path, size: u64, rendered: &VolumeContent) -> Result<writer::WriteOutcome> {
+fn write_volume(
+    root: &Path,
+    size: u64,
+    (files, owner): &(Vec<writer::FileContent>, writer::Owner),
+) -> Result<writer::WriteOutcome> {
     let mounted_now = volume::ensure_tmpfs(root, size)?;
-    match writer::write_generation(root, &rendered.files, rendered.owner) {
+    match writer::write_generation(root, files, *owner) {
         Ok(outcome) => Ok(outcome),
         Err(error) => {
             if mounted_now && let Err(cleanup) = volume::teardown(root) {

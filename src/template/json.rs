@@ -189,7 +189,29 @@ impl Encoder<'_> {
             Value::Int(i) => push_display(self.out, i),
             Value::Uint(u) => push_display(self.out, u),
             Value::Float(f) => self.float(*f)?,
+            Value::NilMap => self.out.push_str("null"),
+            Value::Struct(s) => match &s.fields {
+                None => self.out.push_str("null"),
+                Some(fields) => self.fields(fields)?,
+            },
         }
+        Ok(())
+    }
+
+    /// A struct encodes as an object of its fields in declaration order
+    /// (the secret types carry no JSON tags).
+    fn fields(&mut self, fields: &[(String, Value)]) -> Result<(), MarshalError> {
+        self.out.push('{');
+        self.depth += 1;
+        for (i, (name, item)) in fields.iter().enumerate() {
+            self.separator(i);
+            write_json_string(self.out, name, self.style.escape_html);
+            self.out
+                .push_str(if self.style.pretty { ": " } else { ":" });
+            self.value(item)?;
+        }
+        self.depth -= 1;
+        self.close(!fields.is_empty(), '}');
         Ok(())
     }
 

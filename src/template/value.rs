@@ -30,12 +30,88 @@ pub enum Value {
     Uint(u64),
     /// A `float64`.
     Float(f64),
+    /// A pointer to a Go struct (`*dependency.Secret`): fields are looked up
+    /// by exact name, unlike map keys reached through a missing-key rule.
+    Struct(Box<GoStruct>),
+    /// A nil `map[string]interface{}`: prints `map[]` like an empty map but
+    /// encodes as JSON `null` (a secret's `.Data` when the response had none).
+    NilMap,
+}
+
+/// A pointer to a struct, as `text/template` sees `*dependency.Secret`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GoStruct {
+    /// The struct's Go type name without the pointer star (`dependency.Secret`).
+    pub type_name: String,
+    /// Exported fields in declaration order; `None` is a typed nil pointer.
+    pub fields: Option<Vec<(String, Value)>>,
+}
+
+impl GoStruct {
+    /// A non-nil pointer to a struct with these fields.
+    pub fn new(type_name: impl Into<String>, fields: Vec<(String, Value)>) -> GoStruct {
+        GoStruct {
+            type_name: type_name.into(),
+            fields: Some(fields),
+        }
+    }
+
+    /// A nil pointer of type `*type_name`.
+    pub fn nil(type_name: impl Into<String>) -> GoStruct {
+        GoStruct {
+            type_name: type_name.into(),
+            fields: None,
+        }
+    }
+
+    /// The field named exactly `name`, if the pointer is non-nil and has it.
+    pub fn field(&self, name: &str) -> Option<&Value> {
+        self.fields
+            .as_ref()?
+            .iter()
+            .find(|(field, _)| field == name)
+            .map(|(_, value)| value)
+    }
 }
 
 impl Value {
     /// Whether this is a nil interface.
     pub fn is_nil(&self) -> bool {
         matches!(self, Value::Nil)
+    }
+
+    /// How many values this one holds, itself included: the cost of
+    /// copying it, for execution budgets.
+    pub fn node_count(&self) -> u64 {
+        match self {
+            Value::List(items) => 1 + items.iter().map(Value::node_count).sum::<u64>(),
+            Value::Map(members) => 1 + members.values().map(Value::node_count).sum::<u64>(),
+            Value::Struct(s) => {
+                1 + s
+                    .fields
+                    .iter()
+                    .flatten()
+                    .map(|(_, v)| v.node_count())
+                    .sum::<u64>()
+            }
+            _ => 1,
+        }
+    }
+
+    /// The Go type `fmt`'s `%T` prints for this value (`<nil>` for nil).
+    pub fn go_type(&self) -> String {
+        match self {
+            Value::Nil => "<nil>".into(),
+            Value::Bool(_) => "bool".into(),
+            Value::Number(_) => "json.Number".into(),
+            Value::String(_) => "string".into(),
+            Value::List(_) => "[]interface {}".into(),
+            Value::Map(_) | Value::NilMap => "map[string]interface {}".into(),
+            Value::Int(_) => "int".into(),
+            Value::Uint(_) => "uint64".into(),
+            Value::Float(_) => "float64".into(),
+            Value::Struct(s) => format!("*{}", s.type_name),
+        }
     }
 }
 
@@ -67,7 +143,31 @@ pub fn write_v(out: &mut String, value: &Value) {
         Value::Int(i) => push_display(out, i),
         Value::Uint(u) => push_display(out, u),
         Value::Float(f) => float::write_go_g(out, *f),
+        Value::Struct(s) => {
+            if s.fields.is_some() {
+                out.push('&');
+            }
+            write_struct_v(out, s);
+        }
+        Value::NilMap => out.push_str("map[]"),
     }
+}
+
+/// Appends a struct's `%v` without the pointer's `&`: `{a b <nil>}`, or
+/// `<nil>` for a nil pointer.
+fn write_struct_v(out: &mut String, s: &GoStruct) {
+    let Some(fields) = &s.fields else {
+        out.push_str("<nil>");
+        return;
+    };
+    out.push('{');
+    for (i, (_, value)) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        write_v(out, value);
+    }
+    out.push('}');
 }
 
 /// What `{{ x }}` in Go's `text/template` prints for `x` (see
@@ -81,10 +181,12 @@ pub fn print_for_template(value: &Value) -> String {
 /// Appends what an action `{{ x }}` prints. The template engine unwraps an
 /// `interface{}` result before printing, so a nil interface at the top
 /// (a variable, field, map entry or pipeline result) prints `<no value>`;
-/// nil nested inside a map or list is printed by `fmt` as `<nil>`.
+/// nil nested inside a map or list is printed by `fmt` as `<nil>`. A
+/// pointer to a struct is printed through (`{...}`, no `&`).
 pub fn write_for_template(out: &mut String, value: &Value) {
     match value {
         Value::Nil => out.push_str("<no value>"),
+        Value::Struct(s) => write_struct_v(out, s),
         other => write_v(out, other),
     }
 }
