@@ -43,6 +43,10 @@ pub struct ServeArgs {
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 
+    /// Where the driver keeps one record per volume (no secrets, no tokens) to find its volumes after a restart.
+    #[arg(long, env = "STATE_DIR", default_value = "/var/lib/vault-csi-driver")]
+    pub state_dir: PathBuf,
+
     /// How to reach Vault.
     #[command(flatten)]
     pub vault: VaultArgs,
@@ -212,6 +216,7 @@ mod tests {
             kubelet_dir: "/var/lib/kubelet".into(),
             tmpfs_size: "8Mi".into(),
             log_format: LogFormat::Text,
+            state_dir: "/var/lib/vault-csi-driver".into(),
             vault: VaultArgs {
                 vault_addr: "http://127.0.0.1:8200".into(),
                 vault_ca_file: None,

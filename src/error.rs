@@ -21,6 +21,9 @@ pub enum Error {
     /// Talking to the Kubernetes API server failed.
     #[error("{0}")]
     Kube(#[from] crate::kube::KubeError),
+    /// Something asked about does not exist here.
+    #[error("{0}")]
+    NotFound(String),
     /// Another operation on the same volume is in flight; kubelet retries.
     #[error("an operation on volume {0:?} is already in progress")]
     Aborted(String),
@@ -58,6 +61,7 @@ impl Error {
         match self {
             Error::InvalidArgument(_) => tonic::Code::InvalidArgument,
             Error::FailedPrecondition(_) => tonic::Code::FailedPrecondition,
+            Error::NotFound(_) => tonic::Code::NotFound,
             Error::Plan(e) => match e.kind() {
                 crate::inject::ErrorKind::FailedPrecondition => tonic::Code::FailedPrecondition,
                 crate::inject::ErrorKind::InvalidArgument => tonic::Code::InvalidArgument,
@@ -85,6 +89,7 @@ impl Error {
         match self {
             Error::InvalidArgument(_) => "invalid_argument",
             Error::FailedPrecondition(_) => "failed_precondition",
+            Error::NotFound(_) => "not_found",
             Error::Plan(_) => "bad_annotations",
             Error::Vault(e) => e.metric_label(),
             Error::Kube(_) => "kubernetes",

@@ -14,6 +14,8 @@ pub mod pod;
 pub mod preview;
 pub mod publish;
 pub mod quantity;
+pub mod refresh;
+pub mod state;
 pub mod template;
 pub mod timefmt;
 pub mod vault;

@@ -10,6 +10,8 @@ use vault_csi_driver::content::ContentBuilder;
 use vault_csi_driver::kube::KubeClient;
 use vault_csi_driver::preview::RenderArgs;
 use vault_csi_driver::publish::{PublishSettings, Publisher};
+use vault_csi_driver::refresh::Refresher;
+use vault_csi_driver::state::StateDir;
 use vault_csi_driver::vault::VaultClient;
 
 /// Kubernetes CSI node driver serving Vault/OpenBao secrets as files on tmpfs.
@@ -74,7 +76,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         tmpfs_size_bytes: config.tmpfs_size_bytes,
     };
     let content = ContentBuilder::new(vault, &args.vault.vault_allowed_addrs);
-    let publisher = Arc::new(Publisher::new(settings, kube, content));
+    let refresher = Refresher::new(content.clone(), kube.clone(), &config.audience);
+    tokio::spawn(refresher.clone().run());
+    let state = StateDir::open(&args.state_dir).context("state directory")?;
+    let publisher = Arc::new(Publisher::new(settings, kube, content, refresher, state)?);
     vault_csi_driver::csi::serve(Arc::new(config), publisher, shutdown_signal())
         .await
         .context("serving the CSI socket")

@@ -1,22 +1,30 @@
-//! The publish path: from a kubelet request to rendered files in the tmpfs.
+//! The publish path: from a kubelet request to rendered files in the tmpfs,
+//! and the volume's handover to the refresh loop.
 //!
 //! ```text
-//! request -> Pod (API server, uid checked) -> Plan -> Vault login with the
-//! Pod's token -> secrets fetched once per path -> bytes -> tmpfs generation
+//! request -> Pod (API server, uid checked) -> Plan -> Vault token (the
+//! identity's live one, or a login with the Pod's JWT) -> secrets fetched
+//! once each -> files -> tmpfs generation -> state record -> refresh loop
 //! ```
 //! Everything that can fail on bad input or an unreachable service fails
-//! before the mount, so a failed first publish leaves nothing behind.
+//! before the mount, so a failed first publish leaves nothing behind. A
+//! republish never fails a live volume: kubelet may tear down volumes whose
+//! republish fails.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
+use std::time::Instant;
 
 use crate::content::{ContentBuilder, FetchedSet, Recipe, pod_env};
-use crate::csi::context::{PodRef, PodToken, PublishContext};
+use crate::csi::context::{PodRef, PublishContext};
 use crate::error::{Error, Result};
 use crate::inject::{self, Defaults, Plan};
 use crate::kube::{KubeClient, PodEvent};
 use crate::pod::Pod;
+use crate::refresh::{Condition, NewVolume, Refresher};
+use crate::state::{StateDir, VolumeRecord};
+use crate::vault::ErrorKind;
 use crate::volume::{self, writer};
 
 /// Node-level settings of the publish path.
@@ -28,79 +36,158 @@ pub struct PublishSettings {
     pub tmpfs_size_bytes: u64,
 }
 
-/// A volume this process has published, kept for republish and refresh.
-#[derive(Debug, Clone)]
-pub struct PublishedVolume {
-    /// The resolved mount point.
-    pub target: PathBuf,
-    /// Whose volume it is.
-    pub pod: PodRef,
-    /// The freshest Pod token kubelet handed in.
-    pub pod_token: PodToken,
-}
-
-/// Serves NodePublishVolume's Vault part; one per node.
+/// Serves NodePublishVolume's Vault part and owns the node's volumes.
 #[derive(Debug)]
 pub struct Publisher {
     settings: PublishSettings,
     kube: KubeClient,
     content: ContentBuilder,
-    volumes: Mutex<HashMap<String, PublishedVolume>>,
+    refresher: Refresher,
+    state: StateDir,
+    /// Volumes found mounted at start, waiting for a republish with a token.
+    dormant: Mutex<HashMap<String, VolumeRecord>>,
 }
 
 impl Publisher {
-    /// A publisher using the node's API server and Vault clients.
-    pub fn new(settings: PublishSettings, kube: KubeClient, content: ContentBuilder) -> Self {
-        Self {
+    /// A publisher; volumes recorded in `state` whose mounts still exist are
+    /// kept (dormant until kubelet's next republish), the rest forgotten.
+    pub fn new(
+        settings: PublishSettings,
+        kube: KubeClient,
+        content: ContentBuilder,
+        refresher: Refresher,
+        state: StateDir,
+    ) -> Result<Self> {
+        let mut dormant = HashMap::new();
+        for record in state.load()? {
+            if volume::is_mounted(&record.target)? {
+                tracing::info!(volume = %record.volume_id, target = %record.target.display(), "found a volume from before the restart");
+                dormant.insert(record.volume_id.clone(), record);
+            } else {
+                state.remove(&record.volume_id)?;
+            }
+        }
+        Ok(Self {
             settings,
             kube,
             content,
-            volumes: Mutex::new(HashMap::new()),
-        }
+            refresher,
+            state,
+            dormant: Mutex::new(dormant),
+        })
     }
 
-    /// Publishes (or republishes) `volume_id` at `target` for the Pod in `context`.
+    /// A republish of a live volume: keep the fresh Pod token, touch nothing.
+    /// Returns false when the volume needs a full publish.
+    pub fn republish(&self, volume_id: &str, target: &Path, context: &PublishContext) -> bool {
+        if !self.refresher.is_live(volume_id, target, &context.pod.uid) {
+            return false;
+        }
+        self.refresher
+            .store_pod_token(volume_id, context.token.clone());
+        true
+    }
+
+    /// Whether this driver knows the volume (live or from before a restart).
+    pub fn knows(&self, volume_id: &str) -> bool {
+        self.refresher.condition(volume_id).is_some() || lock(&self.dormant).contains_key(volume_id)
+    }
+
+    /// The volume's condition for NodeGetVolumeStats.
+    pub fn condition(&self, volume_id: &str) -> Option<Condition> {
+        self.refresher.condition(volume_id).or_else(|| {
+            lock(&self.dormant).contains_key(volume_id).then(|| Condition {
+                abnormal: false,
+                message: "files from before the driver restarted; refresh resumes at kubelet's next republish".into(),
+            })
+        })
+    }
+
+    /// The refresh loop's view of the volumes.
+    pub fn refresher(&self) -> &Refresher {
+        &self.refresher
+    }
+
+    /// Publishes `volume_id` at `target` for the Pod in `context`. A volume
+    /// from before a restart whose publish fails keeps its files and OK.
     pub async fn publish(
-        self: &Arc<Self>,
+        &self,
         volume_id: &str,
         target: PathBuf,
         context: PublishContext,
     ) -> Result<()> {
-        if self.refresh_token_of_known_volume(volume_id, &target, &context)? {
-            tracing::debug!("republish of a live volume: token stored");
-            return Ok(());
+        let dormant = lock(&self.dormant).contains_key(volume_id);
+        match self.publish_fresh(volume_id, &target, context).await {
+            Ok(()) => {
+                lock(&self.dormant).remove(volume_id);
+                Ok(())
+            }
+            Err(error) if dormant && volume::is_mounted(&target)? => {
+                tracing::warn!(%error, "could not resume a volume from before the restart; its files stay, the next republish tries again");
+                Ok(())
+            }
+            Err(error) => Err(error),
         }
-        let started = std::time::Instant::now();
+    }
+
+    /// Forgets a volume before its unpublish tears it down: waits for a
+    /// refresh in flight and revokes what its Plan says to revoke.
+    pub async fn forget(&self, volume_id: &str) -> Result<()> {
+        self.refresher.remove(volume_id).await;
+        lock(&self.dormant).remove(volume_id);
+        self.state.remove(volume_id)
+    }
+
+    async fn publish_fresh(
+        &self,
+        volume_id: &str,
+        target: &Path,
+        context: PublishContext,
+    ) -> Result<()> {
+        let started = Instant::now();
         let pod = self.fetch_pod(&context.pod).await?;
         let pod_done = started.elapsed();
-        let volume_name = volume_name(&target)?;
-        let plan = inject::plan(&pod, &volume_name, &self.defaults())?;
-        let pod_ref = &context.pod;
-        let env = pod_env(
-            &pod_ref.namespace,
-            &pod_ref.name,
-            &pod_ref.uid,
-            &pod_ref.service_account,
-        );
-        let recipe = Recipe::new(&plan, env)?;
+        let plan = inject::plan(&pod, &volume_name(target)?, &self.defaults())?;
+        let p = &context.pod;
+        let recipe = Recipe::new(
+            &plan,
+            pod_env(&p.namespace, &p.name, &p.uid, &p.service_account),
+        )?;
         let vault_target = self.content.target_for(&plan)?;
-        let token = self
-            .content
-            .login(&plan, &vault_target, context.token.jwt())
-            .await?;
+        let session = self
+            .refresher
+            .session_key(volume_id, &plan, &vault_target, &context.pod);
         let mut fetched = FetchedSet::default();
-        let (files, _used) = self
-            .content
-            .build(&recipe, &vault_target, &token, &mut fetched)
-            .await?;
-        let rendered = (files, recipe.owner());
+        let mut fresh_login = false;
+        let files = loop {
+            let (token, fresh) = self
+                .refresher
+                .token_for_publish(&session, &plan, &vault_target, &context.token)
+                .await?;
+            fresh_login |= fresh;
+            match self
+                .content
+                .build(&recipe, &vault_target, &token, &mut fetched)
+                .await
+            {
+                Ok((files, _used)) => break files,
+                // The identity's shared token may have been revoked behind our back.
+                Err(Error::Vault(e)) if e.code() == ErrorKind::PermissionDenied && !fresh_login => {
+                    self.refresher.drop_token(&session).await;
+                }
+                Err(error) => return Err(error),
+            }
+        };
         let vault_done = started.elapsed();
         self.report_warnings(&pod, &plan);
         let size = self.settings.tmpfs_size_bytes;
-        let root = target.clone();
-        let outcome = tokio::task::spawn_blocking(move || write_volume(&root, size, &rendered))
+        let root = target.to_path_buf();
+        let owner = recipe.owner();
+        let outcome = tokio::task::spawn_blocking(move || write_volume(&root, size, &files, owner))
             .await
             .map_err(|e| Error::Internal(format!("write task failed: {e}")))??;
+        self.state
+            .save(&VolumeRecord::new(volume_id, target, &context.pod))?;
         tracing::info!(
             files = plan.files.len(),
             ?outcome,
@@ -109,45 +196,17 @@ impl Publisher {
             write_ms = millis(started.elapsed() - vault_done),
             "volume published"
         );
-        self.lock_volumes().insert(
-            volume_id.to_string(),
-            PublishedVolume {
-                target,
-                pod: context.pod,
-                pod_token: context.token,
-            },
-        );
+        self.refresher.add(NewVolume {
+            id: volume_id.to_string(),
+            target: target.to_path_buf(),
+            pod: context.pod,
+            pod_token: context.token,
+            plan,
+            recipe,
+            vault_target,
+            fetched,
+        });
         Ok(())
-    }
-
-    /// Forgets `volume_id` after its unpublish.
-    pub fn forget(&self, volume_id: &str) {
-        self.lock_volumes().remove(volume_id);
-    }
-
-    fn lock_volumes(&self) -> std::sync::MutexGuard<'_, HashMap<String, PublishedVolume>> {
-        self.volumes.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// A republish of a volume this process published and that is still
-    /// mounted only hands in a fresh token: keep it, touch nothing else.
-    fn refresh_token_of_known_volume(
-        &self,
-        volume_id: &str,
-        target: &Path,
-        context: &PublishContext,
-    ) -> Result<bool> {
-        let known = self
-            .lock_volumes()
-            .get(volume_id)
-            .is_some_and(|v| v.target == target && v.pod.uid == context.pod.uid);
-        if !known || !volume::is_mounted(target)? {
-            return Ok(false);
-        }
-        if let Some(volume) = self.lock_volumes().get_mut(volume_id) {
-            volume.pod_token = context.token.clone();
-        }
-        Ok(true)
     }
 
     fn defaults(&self) -> Defaults {
@@ -197,6 +256,10 @@ impl Publisher {
     }
 }
 
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 fn millis(duration: std::time::Duration) -> f64 {
     (duration.as_secs_f64() * 1e5).round() / 100.0
 }
@@ -206,10 +269,11 @@ fn millis(duration: std::time::Duration) -> f64 {
 fn write_volume(
     root: &Path,
     size: u64,
-    (files, owner): &(Vec<writer::FileContent>, writer::Owner),
+    files: &[writer::FileContent],
+    owner: writer::Owner,
 ) -> Result<writer::WriteOutcome> {
     let mounted_now = volume::ensure_tmpfs(root, size)?;
-    match writer::write_generation(root, files, *owner) {
+    match writer::write_generation(root, files, owner) {
         Ok(outcome) => Ok(outcome),
         Err(error) => {
             if mounted_now && let Err(cleanup) = volume::teardown(root) {

@@ -15,7 +15,8 @@ use vault_csi_driver::csi::proto::{
     GetPluginCapabilitiesRequest, GetPluginInfoRequest, NodeExpandVolumeRequest,
     NodeGetCapabilitiesRequest, NodeGetInfoRequest, NodeGetVolumeStatsRequest,
     NodePublishVolumeRequest, NodeStageVolumeRequest, NodeUnpublishVolumeRequest,
-    NodeUnstageVolumeRequest, ProbeRequest, VolumeCapability, volume_capability,
+    NodeUnstageVolumeRequest, ProbeRequest, VolumeCapability, node_service_capability,
+    volume_capability,
 };
 
 const TOKENS_KEY: &str = "csi.storage.k8s.io/serviceAccount.tokens";
@@ -117,7 +118,7 @@ async fn node_info_reports_the_node_id() {
 }
 
 #[tokio::test]
-async fn node_capabilities_claim_nothing_unimplemented() {
+async fn node_capabilities_are_volume_stats_and_conditions() {
     let driver = Driver::start().await;
     let caps = driver
         .node()
@@ -126,11 +127,25 @@ async fn node_capabilities_claim_nothing_unimplemented() {
         .await
         .unwrap()
         .into_inner();
-    assert!(caps.capabilities.is_empty(), "{caps:?}");
+    let kinds: Vec<i32> = caps
+        .capabilities
+        .iter()
+        .filter_map(|c| match &c.r#type {
+            Some(node_service_capability::Type::Rpc(rpc)) => Some(rpc.r#type),
+            None => None,
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            node_service_capability::rpc::Type::GetVolumeStats as i32,
+            node_service_capability::rpc::Type::VolumeCondition as i32
+        ]
+    );
 }
 
 #[tokio::test]
-async fn stage_unstage_expand_and_stats_are_unimplemented() {
+async fn stage_unstage_and_expand_are_unimplemented() {
     let driver = Driver::start().await;
     let mut node = driver.node().await;
     let codes = [
@@ -146,12 +161,49 @@ async fn stage_unstage_expand_and_stats_are_unimplemented() {
             .await
             .unwrap_err()
             .code(),
-        node.node_get_volume_stats(NodeGetVolumeStatsRequest::default())
-            .await
-            .unwrap_err()
-            .code(),
     ];
-    assert_eq!(codes, [Code::Unimplemented; 4]);
+    assert_eq!(codes, [Code::Unimplemented; 3]);
+}
+
+#[tokio::test]
+async fn volume_stats_report_usage_and_a_normal_condition() {
+    let driver = Driver::start().await;
+    let (pod, jwt) = injected_pod();
+    let mut node = driver.node().await;
+    node.node_publish_volume(pod.publish_request(&driver, VOLUME, &jwt))
+        .await
+        .unwrap();
+    let stats = node
+        .node_get_volume_stats(NodeGetVolumeStatsRequest {
+            volume_id: pod.publish_request(&driver, VOLUME, &jwt).volume_id,
+            volume_path: pod.target(&driver, VOLUME).display().to_string(),
+            staging_target_path: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let bytes = &stats.usage[0];
+    assert_eq!(bytes.total, 8 << 20);
+    assert!(bytes.used > 0 && bytes.available < bytes.total);
+    let condition = stats.volume_condition.unwrap();
+    assert!(!condition.abnormal, "{condition:?}");
+}
+
+#[tokio::test]
+async fn volume_stats_of_an_unknown_volume_are_not_found() {
+    let driver = Driver::start().await;
+    let target = driver.target("pod-uid-1", "v");
+    let status = driver
+        .node()
+        .await
+        .node_get_volume_stats(NodeGetVolumeStatsRequest {
+            volume_id: "csi-unknown".into(),
+            volume_path: target.display().to_string(),
+            staging_target_path: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::NotFound);
 }
 
 #[tokio::test]

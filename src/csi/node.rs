@@ -12,9 +12,10 @@ use super::proto::{
     NodeExpandVolumeRequest, NodeExpandVolumeResponse, NodeGetCapabilitiesRequest,
     NodeGetCapabilitiesResponse, NodeGetInfoRequest, NodeGetInfoResponse,
     NodeGetVolumeStatsRequest, NodeGetVolumeStatsResponse, NodePublishVolumeRequest,
-    NodePublishVolumeResponse, NodeStageVolumeRequest, NodeStageVolumeResponse,
-    NodeUnpublishVolumeRequest, NodeUnpublishVolumeResponse, NodeUnstageVolumeRequest,
-    NodeUnstageVolumeResponse, node_server::Node, volume_capability::AccessType,
+    NodePublishVolumeResponse, NodeServiceCapability, NodeStageVolumeRequest,
+    NodeStageVolumeResponse, NodeUnpublishVolumeRequest, NodeUnpublishVolumeResponse,
+    NodeUnstageVolumeRequest, NodeUnstageVolumeResponse, VolumeCondition, VolumeUsage,
+    node_server::Node, node_service_capability, volume_capability::AccessType, volume_usage,
 };
 use super::redact::PublishRequestLog;
 use crate::config::NodeConfig;
@@ -50,8 +51,17 @@ impl NodeService {
             &request.secrets,
             &self.config.audience,
         )?;
-        let _guard = self.locks.try_lock(&request.volume_id)?;
         let target = resolve_target(&self.config, &request.target_path)?;
+        // A republish of a live volume only brings a fresh token: it takes
+        // no lock, so a refresh in flight never makes it fail.
+        if self
+            .publisher
+            .republish(&request.volume_id, &target, &context)
+        {
+            tracing::debug!("republish of a live volume: token stored");
+            return Ok(());
+        }
+        let _guard = self.locks.try_lock(&request.volume_id)?;
         self.publisher
             .publish(&request.volume_id, target, context)
             .await
@@ -61,17 +71,77 @@ impl NodeService {
         require("volume_id", &request.volume_id)?;
         require("target_path", &request.target_path)?;
         let guard = self.locks.try_lock(&request.volume_id)?;
-        let config = self.config.clone();
+        let target = resolve_target(&self.config, &request.target_path)?;
+        // First out of the refresh loop (waiting for a refresh in flight),
+        // so nothing writes into the directory once it is unmounted.
+        self.publisher.forget(&request.volume_id).await?;
         run_blocking(move || {
             let _guard = guard;
-            let target = resolve_target(&config, &request.target_path)?;
             volume::teardown(&target)?;
             tracing::info!(target = %target.display(), "volume unpublished");
             Ok(())
         })
-        .await?;
-        self.publisher.forget(&request.volume_id);
-        Ok(())
+        .await
+    }
+
+    fn volume_stats(
+        &self,
+        request: &NodeGetVolumeStatsRequest,
+    ) -> Result<NodeGetVolumeStatsResponse> {
+        require("volume_id", &request.volume_id)?;
+        require("volume_path", &request.volume_path)?;
+        let Some(condition) = self.publisher.condition(&request.volume_id) else {
+            return Err(Error::NotFound(format!(
+                "volume {:?} is not published on this node",
+                request.volume_id
+            )));
+        };
+        let path = resolve_target(&self.config, &request.volume_path)?;
+        let stats = nix::sys::statvfs::statvfs(&path).map_err(|source| Error::Mount {
+            action: "statvfs",
+            path: path.clone(),
+            source,
+        })?;
+        let block = stats.fragment_size() as i64;
+        let usage = |unit: volume_usage::Unit, total: u64, free: u64| VolumeUsage {
+            total: total as i64
+                * if unit == volume_usage::Unit::Bytes {
+                    block
+                } else {
+                    1
+                },
+            available: free as i64
+                * if unit == volume_usage::Unit::Bytes {
+                    block
+                } else {
+                    1
+                },
+            used: (total.saturating_sub(free)) as i64
+                * if unit == volume_usage::Unit::Bytes {
+                    block
+                } else {
+                    1
+                },
+            unit: unit as i32,
+        };
+        Ok(NodeGetVolumeStatsResponse {
+            usage: vec![
+                usage(
+                    volume_usage::Unit::Bytes,
+                    stats.blocks(),
+                    stats.blocks_available(),
+                ),
+                usage(
+                    volume_usage::Unit::Inodes,
+                    stats.files(),
+                    stats.files_available(),
+                ),
+            ],
+            volume_condition: Some(VolumeCondition {
+                abnormal: condition.abnormal,
+                message: condition.message,
+            }),
+        })
     }
 }
 
@@ -213,9 +283,11 @@ impl Node for NodeService {
 
     async fn node_get_volume_stats(
         &self,
-        _request: Request<NodeGetVolumeStatsRequest>,
+        request: Request<NodeGetVolumeStatsRequest>,
     ) -> Result<Response<NodeGetVolumeStatsResponse>, Status> {
-        Err(unimplemented("NodeGetVolumeStats"))
+        self.volume_stats(&request.into_inner())
+            .map(Response::new)
+            .map_err(Status::from)
     }
 
     async fn node_expand_volume(
@@ -229,9 +301,18 @@ impl Node for NodeService {
         &self,
         _request: Request<NodeGetCapabilitiesRequest>,
     ) -> Result<Response<NodeGetCapabilitiesResponse>, Status> {
-        // Only publish/unpublish are served, and those need no capability.
+        let rpc = |kind: node_service_capability::rpc::Type| NodeServiceCapability {
+            r#type: Some(node_service_capability::Type::Rpc(
+                node_service_capability::Rpc {
+                    r#type: kind as i32,
+                },
+            )),
+        };
         Ok(Response::new(NodeGetCapabilitiesResponse {
-            capabilities: Vec::new(),
+            capabilities: vec![
+                rpc(node_service_capability::rpc::Type::GetVolumeStats),
+                rpc(node_service_capability::rpc::Type::VolumeCondition),
+            ],
         }))
     }
 

@@ -308,7 +308,7 @@ impl VaultClient {
         })
     }
 
-    async fn token_call(
+    pub(crate) async fn token_call(
         &self,
         target: &Target,
         token: &VaultToken,

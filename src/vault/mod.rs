@@ -9,6 +9,7 @@ mod auth;
 mod client;
 mod error;
 mod kv;
+mod leases;
 mod mounts;
 mod tls;
 
@@ -21,6 +22,7 @@ pub use kv::{
     MountInfo, SecretRequest, SecretResponse, go_path_join, kv2_data_path, kv2_metadata_path,
     parse_secret_args,
 };
+pub use leases::RenewedLease;
 pub use tls::VaultTlsConfig;
 
 /// Default per-request timeout (`client-timeout`).

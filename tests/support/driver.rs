@@ -113,6 +113,8 @@ impl Driver {
             .arg(kube_url)
             .arg("--kube-token-file")
             .arg(&kube_token)
+            .arg("--state-dir")
+            .arg(self.dir.path().join("state"))
             .arg("--endpoint")
             .arg(format!("unix://{}", self.socket.display()))
             .arg("--node-id")

@@ -1,0 +1,797 @@
+//! Keeps every published volume's files current, once per node: one loop
+//! wakes when the earliest secret or token falls due and runs the due work
+//! with bounded concurrency. SPEC section 7 is the contract.
+//!
+//! - Lease-free secrets are read again every render interval x (0.85..0.95).
+//!   Volumes of one identity reading one path share the read: its due time
+//!   comes from the shared read, so they fall due together and the first
+//!   one's answer serves the rest.
+//! - Renewable leases are renewed at 2/3; once Vault stops extending them
+//!   (max TTL), and for non-renewable leases, a new secret is fetched at the
+//!   threshold. Leased secrets belong to one volume.
+//! - Tokens are renewed at 2/3 of their TTL, or replaced by a login with the
+//!   freshest Pod token kubelet handed in.
+//! - Any failure keeps the old files, marks the volume abnormal, posts a
+//!   Warning event, and retries with backoff.
+
+pub mod metrics;
+pub mod session;
+pub mod timing;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{Notify, Semaphore};
+
+use crate::content::{ContentBuilder, Fetched, FetchedSet, Recipe};
+use crate::csi::context::{PodRef, PodToken};
+use crate::error::{Error, Result};
+use crate::inject::Plan;
+use crate::kube::{KubeClient, PodEvent};
+use crate::pod::{ObjectMeta, Pod};
+use crate::template::secret::SecretRequest;
+use crate::template::value::Value;
+use crate::vault::{Target, VaultToken};
+use crate::volume::{self, writer};
+use metrics::Metrics;
+use session::{IdentityKey, Session, SessionKey};
+use timing::unit_random;
+
+/// How many volumes refresh at once.
+const CONCURRENCY: usize = 16;
+/// Work due within this much of now runs in the same pass.
+const SLACK: Duration = Duration::from_millis(500);
+
+/// Whether a volume's files are known to be current.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Condition {
+    /// True while the last refresh failed.
+    pub abnormal: bool,
+    /// What is wrong, or what is fine.
+    pub message: String,
+}
+
+impl Condition {
+    fn healthy() -> Self {
+        Self {
+            abnormal: false,
+            message: "secrets are current".into(),
+        }
+    }
+}
+
+/// What to do with one secret when it falls due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    /// Read it again (lease-free).
+    Reread,
+    /// Renew its lease.
+    Renew,
+    /// Fetch a new one (lease that cannot be extended).
+    Replace,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Clock {
+    due: Instant,
+    action: Action,
+}
+
+/// Everything a volume's refresh needs, guarded so that a refresh and an
+/// unpublish never overlap.
+struct VolumeState {
+    plan: Plan,
+    recipe: Recipe,
+    vault_target: Target,
+    identity: IdentityKey,
+    session: SessionKey,
+    fetched: FetchedSet,
+    clocks: BTreeMap<SecretRequest, Clock>,
+    failures: u32,
+}
+
+/// A live volume.
+struct VolumeEntry {
+    id: String,
+    target: PathBuf,
+    pod: PodRef,
+    /// Its session, Plan and Vault target, for logins outside a refresh.
+    session: SessionKey,
+    plan: Plan,
+    vault_target: Target,
+    pod_token: Mutex<PodToken>,
+    condition: Mutex<Condition>,
+    /// `None` while a refresh runs or when the volume is never refreshed.
+    next_due: Mutex<Option<Instant>>,
+    refreshes: bool,
+    removed: AtomicBool,
+    state: tokio::sync::Mutex<VolumeState>,
+}
+
+/// A lease-free answer shared by the volumes of one identity.
+#[derive(Clone)]
+struct SharedRead {
+    value: Value,
+    fetched: Fetched,
+    jitter: f64,
+}
+
+/// One (identity, request): its latest answer, and a gate so that volumes
+/// falling due together make one request, not one each.
+#[derive(Default)]
+struct SharedSlot {
+    gate: tokio::sync::Mutex<()>,
+    read: Mutex<Option<SharedRead>>,
+}
+
+/// A volume handed over by the publish path after its first render.
+pub struct NewVolume {
+    /// CSI volume id.
+    pub id: String,
+    /// Mount point.
+    pub target: PathBuf,
+    /// Whose it is.
+    pub pod: PodRef,
+    /// The Pod token of the publish.
+    pub pod_token: PodToken,
+    /// Its Plan.
+    pub plan: Plan,
+    /// Its parsed templates.
+    pub recipe: Recipe,
+    /// Where its Vault is.
+    pub vault_target: Target,
+    /// What the first render fetched.
+    pub fetched: FetchedSet,
+}
+
+struct Inner {
+    content: ContentBuilder,
+    kube: KubeClient,
+    audience: String,
+    volumes: Mutex<HashMap<String, Arc<VolumeEntry>>>,
+    sessions: Mutex<HashMap<SessionKey, Arc<tokio::sync::Mutex<Session>>>>,
+    shared: Mutex<HashMap<(IdentityKey, SecretRequest), Arc<SharedSlot>>>,
+    wake: Notify,
+    limit: Arc<Semaphore>,
+    metrics: Metrics,
+}
+
+/// The node's refresh loop and the registry of live volumes.
+#[derive(Clone)]
+pub struct Refresher {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Refresher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Refresher").finish_non_exhaustive()
+    }
+}
+
+impl Refresher {
+    /// A refresher; call [`Refresher::run`] on a task to start the loop.
+    pub fn new(content: ContentBuilder, kube: KubeClient, audience: &str) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                content,
+                kube,
+                audience: audience.to_string(),
+                volumes: Mutex::new(HashMap::new()),
+                sessions: Mutex::new(HashMap::new()),
+                shared: Mutex::new(HashMap::new()),
+                wake: Notify::new(),
+                limit: Arc::new(Semaphore::new(CONCURRENCY)),
+                metrics: Metrics::default(),
+            }),
+        }
+    }
+
+    /// Counters of refreshes, renewals and logins.
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
+    /// The session a Plan's volume uses: shared by identity unless the
+    /// volume hands its token to the app or revokes it at unpublish.
+    pub fn session_key(
+        &self,
+        volume_id: &str,
+        plan: &Plan,
+        target: &Target,
+        pod: &PodRef,
+    ) -> SessionKey {
+        let private =
+            plan.token_file || plan.options.revoke_on_shutdown || plan.options.pre_populate_only;
+        if private {
+            SessionKey::Private(volume_id.to_string())
+        } else {
+            SessionKey::Shared(IdentityKey::new(plan, target, pod, &self.inner.audience))
+        }
+    }
+
+    /// A token for a publish: the identity's live token when it has one,
+    /// else a login with this Pod's token (then `true`).
+    pub async fn token_for_publish(
+        &self,
+        key: &SessionKey,
+        plan: &Plan,
+        target: &Target,
+        pod_token: &PodToken,
+    ) -> Result<(VaultToken, bool)> {
+        let session = self.session(key);
+        let mut session = session.lock().await;
+        if let Some(token) = session.usable(Instant::now()) {
+            return Ok((token.clone(), false));
+        }
+        let token = self.login(plan, target, pod_token.jwt()).await?;
+        session.set(token.clone());
+        self.inner.wake.notify_one();
+        Ok((token, true))
+    }
+
+    /// Forgets a session's token (Vault refused it), so the next use logs in.
+    pub async fn drop_token(&self, key: &SessionKey) {
+        self.session(key).lock().await.token = None;
+    }
+
+    async fn login(&self, plan: &Plan, target: &Target, jwt: &str) -> Result<VaultToken> {
+        let result = self.inner.content.login(plan, target, jwt).await;
+        self.inner.metrics.login(result.is_ok());
+        result
+    }
+
+    fn session(&self, key: &SessionKey) -> Arc<tokio::sync::Mutex<Session>> {
+        let mut sessions = lock(&self.inner.sessions);
+        sessions
+            .entry(key.clone())
+            .or_insert_with(|| Arc::new(tokio::sync::Mutex::new(Session::empty())))
+            .clone()
+    }
+
+    /// Whether `volume_id` is live here at `target` for the Pod `pod_uid`.
+    pub fn is_live(&self, volume_id: &str, target: &std::path::Path, pod_uid: &str) -> bool {
+        lock(&self.inner.volumes)
+            .get(volume_id)
+            .is_some_and(|v| v.target == target && v.pod.uid == pod_uid)
+    }
+
+    /// Keeps the fresh Pod token a republish brought; nothing is re-rendered.
+    pub fn store_pod_token(&self, volume_id: &str, token: PodToken) {
+        if let Some(volume) = lock(&self.inner.volumes).get(volume_id) {
+            *lock(&volume.pod_token) = token;
+        }
+    }
+
+    /// The volume's condition, if it is live.
+    pub fn condition(&self, volume_id: &str) -> Option<Condition> {
+        lock(&self.inner.volumes)
+            .get(volume_id)
+            .map(|v| lock(&v.condition).clone())
+    }
+
+    /// How many volumes are live.
+    pub fn volume_count(&self) -> usize {
+        lock(&self.inner.volumes).len()
+    }
+
+    /// Registers a volume after its first render and schedules it.
+    pub fn add(&self, volume: NewVolume) {
+        let session = self.session_key(&volume.id, &volume.plan, &volume.vault_target, &volume.pod);
+        let identity = IdentityKey::new(
+            &volume.plan,
+            &volume.vault_target,
+            &volume.pod,
+            &self.inner.audience,
+        );
+        let refreshes = !volume.plan.options.pre_populate_only;
+        let mut state = VolumeState {
+            plan: volume.plan,
+            recipe: volume.recipe,
+            vault_target: volume.vault_target,
+            identity,
+            session,
+            fetched: volume.fetched,
+            clocks: BTreeMap::new(),
+            failures: 0,
+        };
+        self.share_fresh_reads(&mut state);
+        self.set_clocks(&mut state);
+        let next_due = refreshes.then(|| next_due(&state)).flatten();
+        let entry = Arc::new(VolumeEntry {
+            id: volume.id.clone(),
+            target: volume.target,
+            pod: volume.pod,
+            session: state.session.clone(),
+            plan: state.plan.clone(),
+            vault_target: state.vault_target.clone(),
+            pod_token: Mutex::new(volume.pod_token),
+            condition: Mutex::new(Condition::healthy()),
+            next_due: Mutex::new(next_due),
+            refreshes,
+            removed: AtomicBool::new(false),
+            state: tokio::sync::Mutex::new(state),
+        });
+        lock(&self.inner.volumes).insert(volume.id, entry);
+        self.inner.wake.notify_one();
+    }
+
+    /// Takes a volume out (unpublish), waiting for a refresh in flight, and
+    /// revokes its token and leases when its Plan asks for that.
+    pub async fn remove(&self, volume_id: &str) {
+        let Some(entry) = lock(&self.inner.volumes).remove(volume_id) else {
+            return;
+        };
+        entry.removed.store(true, Ordering::SeqCst);
+        let state = entry.state.lock().await;
+        if state.plan.options.revoke_on_shutdown {
+            self.revoke(&state).await;
+        }
+        if !self.session_in_use(&state.session) {
+            lock(&self.inner.sessions).remove(&state.session);
+        }
+    }
+
+    fn session_in_use(&self, key: &SessionKey) -> bool {
+        lock(&self.inner.volumes)
+            .values()
+            .any(|v| &v.session == key)
+    }
+
+    async fn revoke(&self, state: &VolumeState) {
+        let session = self.session(&state.session);
+        let session = session.lock().await;
+        let Some(token) = session.token.as_ref() else {
+            return;
+        };
+        let vault = self.inner.content.vault();
+        for fetched in state.fetched.meta.values().filter(|f| f.lease.is_leased()) {
+            if let Err(error) = vault
+                .revoke_lease(&state.vault_target, token, &fetched.lease.id)
+                .await
+            {
+                tracing::warn!(%error, "could not revoke a lease at unpublish");
+            }
+        }
+        if let Err(error) = vault.revoke_self(&state.vault_target, token).await {
+            tracing::warn!(%error, "could not revoke the volume's Vault token at unpublish");
+        }
+    }
+
+    /// Runs the loop until the process ends.
+    pub async fn run(self) {
+        loop {
+            let now = Instant::now();
+            let mut earliest: Option<Instant> = None;
+            let due: Vec<Arc<VolumeEntry>> = {
+                let volumes = lock(&self.inner.volumes);
+                volumes
+                    .values()
+                    .filter(|v| {
+                        let mut next = lock(&v.next_due);
+                        match *next {
+                            Some(at) if at <= now + SLACK => {
+                                *next = None;
+                                true
+                            }
+                            Some(at) => {
+                                earliest = Some(earliest.map_or(at, |e| e.min(at)));
+                                false
+                            }
+                            None => false,
+                        }
+                    })
+                    .cloned()
+                    .collect()
+            };
+            for entry in due {
+                let this = self.clone();
+                let limit = self.inner.limit.clone();
+                tokio::spawn(async move {
+                    let Ok(_permit) = limit.acquire_owned().await else {
+                        return;
+                    };
+                    this.refresh_volume(&entry).await;
+                    this.inner.wake.notify_one();
+                });
+            }
+            if let Some(at) = self.renew_due_sessions(now).await {
+                earliest = Some(earliest.map_or(at, |e| e.min(at)));
+            }
+            let sleep = earliest
+                .map(|at| at.saturating_duration_since(Instant::now()))
+                .unwrap_or(Duration::from_secs(60));
+            tokio::select! {
+                _ = tokio::time::sleep(sleep) => {}
+                _ = self.inner.wake.notified() => {}
+            }
+        }
+    }
+
+    /// Renews (or replaces) every token past two thirds of its TTL; returns
+    /// when the next one falls due.
+    async fn renew_due_sessions(&self, now: Instant) -> Option<Instant> {
+        let sessions: Vec<(SessionKey, Arc<tokio::sync::Mutex<Session>>)> =
+            lock(&self.inner.sessions)
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+        let mut earliest: Option<Instant> = None;
+        for (key, session) in sessions {
+            let Ok(mut session) = session.try_lock() else {
+                continue;
+            };
+            let due = match (session.retry_at, session.renew_at()) {
+                (Some(retry), _) => Some(retry),
+                (None, renew) => renew,
+            };
+            match due {
+                Some(at) if at <= now + SLACK => {
+                    self.renew_session(&key, &mut session).await;
+                    if let Some(next) = session.retry_at.or(session.renew_at()) {
+                        earliest = Some(earliest.map_or(next, |e| e.min(next)));
+                    }
+                }
+                Some(at) => earliest = Some(earliest.map_or(at, |e| e.min(at))),
+                None => {}
+            }
+        }
+        earliest
+    }
+
+    /// Renew; when that fails, log in again with the freshest Pod token.
+    async fn renew_session(&self, key: &SessionKey, session: &mut Session) {
+        let Some((plan, target, jwt)) = self.login_material(key) else {
+            // No volume uses it any more (a publish that failed after login).
+            lock(&self.inner.sessions).remove(key);
+            return;
+        };
+        if let Some(token) = session.token.clone().filter(|t| t.renewable) {
+            let renewed = self
+                .inner
+                .content
+                .vault()
+                .renew_self(&target, &token, None)
+                .await;
+            self.inner.metrics.renewal(renewed.is_ok());
+            match renewed {
+                // Vault stops extending at the token's max TTL: log in again then.
+                Ok(renewed) if renewed.lease_duration >= token.lease_duration.mul_f64(0.5) => {
+                    session.set(renewed);
+                    return;
+                }
+                Ok(_) => tracing::debug!("token near its max TTL: logging in again"),
+                Err(error) => tracing::info!(%error, "token renewal failed: logging in again"),
+            }
+        }
+        match self.login(&plan, &target, jwt.jwt()).await {
+            Ok(token) => session.set(token),
+            Err(error) => {
+                session.failures += 1;
+                let wait = timing::backoff(
+                    session.failures,
+                    plan.options.auth_min_backoff,
+                    plan.options.auth_max_backoff,
+                    unit_random(),
+                );
+                session.retry_at = Some(Instant::now() + wait);
+                tracing::warn!(%error, retry_in = ?wait, "Vault login failed");
+            }
+        }
+    }
+
+    /// A Plan, target and the freshest Pod token among the session's volumes.
+    fn login_material(&self, key: &SessionKey) -> Option<(Plan, Target, PodToken)> {
+        let volumes = lock(&self.inner.volumes);
+        volumes
+            .values()
+            .filter(|v| &v.session == key)
+            .map(|v| (v, lock(&v.pod_token).clone()))
+            .max_by(|(_, a), (_, b)| a.expires.cmp(&b.expires))
+            .map(|(v, token)| (v.plan.clone(), v.vault_target.clone(), token))
+    }
+
+    fn shared_slot(&self, identity: &IdentityKey, request: &SecretRequest) -> Arc<SharedSlot> {
+        lock(&self.inner.shared)
+            .entry((identity.clone(), request.clone()))
+            .or_default()
+            .clone()
+    }
+
+    /// Lease-free answers seed the shared reads, so the other volumes of the
+    /// identity fall due with this one and take its answer.
+    fn share_fresh_reads(&self, state: &mut VolumeState) {
+        for (request, fetched) in &state.fetched.meta {
+            if fetched.lease.is_leased() {
+                continue;
+            }
+            let Some(value) = state.fetched.secrets.get(request) else {
+                continue;
+            };
+            let slot = self.shared_slot(&state.identity, request);
+            let mut read = lock(&slot.read);
+            let newer = read.as_ref().is_none_or(|s| s.fetched.at < fetched.at);
+            if newer {
+                let jitter = read.as_ref().map_or_else(unit_random, |s| s.jitter);
+                *read = Some(SharedRead {
+                    value: value.clone(),
+                    fetched: fetched.clone(),
+                    jitter,
+                });
+            }
+        }
+    }
+
+    /// Gives every fetched secret without a clock its first one.
+    fn set_clocks(&self, state: &mut VolumeState) {
+        let interval = state.plan.options.static_secret_render_interval;
+        let threshold = state.plan.options.lease_renewal_threshold;
+        for (request, fetched) in &state.fetched.meta {
+            if state.clocks.contains_key(request) {
+                continue;
+            }
+            let clock = if !fetched.lease.is_leased() {
+                let slot = self.shared_slot(&state.identity, request);
+                let jitter = lock(&slot.read).as_ref().map_or(0.5, |s| s.jitter);
+                Clock {
+                    due: fetched.at + timing::static_delay(interval, jitter),
+                    action: Action::Reread,
+                }
+            } else if fetched.lease.renewable {
+                Clock {
+                    due: fetched.at + timing::renew_delay(fetched.lease.duration),
+                    action: Action::Renew,
+                }
+            } else {
+                Clock {
+                    due: fetched.at
+                        + timing::replace_delay(fetched.lease.duration, threshold, unit_random()),
+                    action: Action::Replace,
+                }
+            };
+            state.clocks.insert(request.clone(), clock);
+        }
+    }
+
+    /// One refresh of one volume: due secrets updated, files rendered, and
+    /// written only if they changed. Failures keep the old files.
+    async fn refresh_volume(&self, entry: &VolumeEntry) {
+        let mut state = entry.state.lock().await;
+        if entry.removed.load(Ordering::SeqCst) {
+            return;
+        }
+        let outcome = self.refresh_state(entry, &mut state).await;
+        self.inner.metrics.refresh(outcome.is_ok());
+        let next = match outcome {
+            Ok(changed) => {
+                if state.failures > 0 {
+                    self.post_event(
+                        entry,
+                        "Normal",
+                        "SecretsRefreshed",
+                        "secrets are current again".into(),
+                    );
+                }
+                state.failures = 0;
+                *lock(&entry.condition) = Condition::healthy();
+                if changed {
+                    tracing::info!(volume = %entry.id, "files updated");
+                }
+                next_due(&state)
+            }
+            Err(error) => {
+                state.failures += 1;
+                let message = format!(
+                    "refreshing secrets failed; the files keep their last content: {error}"
+                );
+                let was_healthy = !std::mem::replace(
+                    &mut *lock(&entry.condition),
+                    Condition {
+                        abnormal: true,
+                        message: message.clone(),
+                    },
+                )
+                .abnormal;
+                if was_healthy {
+                    self.post_event(entry, "Warning", "SecretRefreshFailed", message);
+                }
+                let cap = state
+                    .plan
+                    .options
+                    .static_secret_render_interval
+                    .min(Duration::from_secs(300));
+                let wait =
+                    timing::backoff(state.failures, Duration::from_secs(1), cap, unit_random());
+                tracing::warn!(volume = %entry.id, %error, retry_in = ?wait, "refresh failed");
+                Some(Instant::now() + wait)
+            }
+        };
+        if entry.refreshes && !entry.removed.load(Ordering::SeqCst) {
+            *lock(&entry.next_due) = next;
+        }
+    }
+
+    async fn refresh_state(&self, entry: &VolumeEntry, state: &mut VolumeState) -> Result<bool> {
+        let token = self.volume_token(entry, state).await?;
+        let now = Instant::now();
+        let due: Vec<(SecretRequest, Action)> = state
+            .clocks
+            .iter()
+            .filter(|(_, c)| c.due <= now + SLACK)
+            .map(|(r, c)| (r.clone(), c.action))
+            .collect();
+        for (request, action) in due {
+            self.update_secret(state, &token, &request, action).await?;
+        }
+        let content = &self.inner.content;
+        let (files, used) = content
+            .build(
+                &state.recipe,
+                &state.vault_target,
+                &token,
+                &mut state.fetched,
+            )
+            .await?;
+        // Secrets no template reads any more stop being refreshed.
+        state.clocks.retain(|r, _| used.contains(r));
+        state.fetched.meta.retain(|r, _| used.contains(r));
+        self.share_fresh_reads(state);
+        self.set_clocks(state);
+        if !volume::is_mounted(&entry.target)? {
+            return Err(Error::FailedPrecondition(format!(
+                "{} is no longer mounted",
+                entry.target.display()
+            )));
+        }
+        let root = entry.target.clone();
+        let owner = state.recipe.owner();
+        let outcome =
+            tokio::task::spawn_blocking(move || writer::write_generation(&root, &files, owner))
+                .await
+                .map_err(|e| Error::Internal(format!("write task failed: {e}")))??;
+        Ok(matches!(outcome, writer::WriteOutcome::Switched { .. }))
+    }
+
+    /// The token of the volume's session, logging in when there is none.
+    async fn volume_token(&self, entry: &VolumeEntry, state: &VolumeState) -> Result<VaultToken> {
+        let session = self.session(&state.session);
+        let mut session = session.lock().await;
+        if let Some(token) = session.usable(Instant::now()) {
+            return Ok(token.clone());
+        }
+        let jwt = lock(&entry.pod_token).clone();
+        let token = self
+            .login(&state.plan, &state.vault_target, jwt.jwt())
+            .await?;
+        session.set(token.clone());
+        Ok(token)
+    }
+
+    /// Brings one secret up to date according to its clock.
+    async fn update_secret(
+        &self,
+        state: &mut VolumeState,
+        token: &VaultToken,
+        request: &SecretRequest,
+        action: Action,
+    ) -> Result<()> {
+        let vault = self.inner.content.vault();
+        let threshold = state.plan.options.lease_renewal_threshold;
+        match action {
+            Action::Renew => {
+                let Some(fetched) = state.fetched.meta.get(request).cloned() else {
+                    return Ok(());
+                };
+                let renewed = vault
+                    .renew_lease(
+                        &state.vault_target,
+                        token,
+                        &fetched.lease.id,
+                        fetched.lease.duration,
+                    )
+                    .await;
+                self.inner.metrics.renewal(renewed.is_ok());
+                match renewed {
+                    Ok(lease) => {
+                        let now = Instant::now();
+                        let capped = !lease.renewable || lease.duration < fetched.lease.duration;
+                        let clock = if capped {
+                            // Max TTL reached: a new credential before this one ends.
+                            Clock {
+                                due: now
+                                    + timing::replace_delay(
+                                        lease.duration,
+                                        threshold,
+                                        unit_random(),
+                                    ),
+                                action: Action::Replace,
+                            }
+                        } else {
+                            Clock {
+                                due: now + timing::renew_delay(lease.duration),
+                                action: Action::Renew,
+                            }
+                        };
+                        state.clocks.insert(request.clone(), clock);
+                    }
+                    Err(error) => {
+                        tracing::info!(%error, "lease renewal failed: fetching a new secret");
+                        self.refetch(state, token, request).await?;
+                    }
+                }
+            }
+            Action::Replace => self.refetch(state, token, request).await?,
+            Action::Reread => {
+                let slot = self.shared_slot(&state.identity, request);
+                // Volumes due together queue here; the first one reads.
+                let _turn = slot.gate.lock().await;
+                let mine = state.fetched.meta.get(request).map(|f| f.at);
+                let newer_shared = lock(&slot.read)
+                    .clone()
+                    .filter(|s| mine.is_none_or(|at| s.fetched.at > at));
+                match newer_shared {
+                    Some(shared) => {
+                        state.clocks.remove(request);
+                        state
+                            .fetched
+                            .insert(request.clone(), shared.value, shared.fetched);
+                    }
+                    None => {
+                        self.refetch(state, token, request).await?;
+                        self.share_fresh_reads(state);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn refetch(
+        &self,
+        state: &mut VolumeState,
+        token: &VaultToken,
+        request: &SecretRequest,
+    ) -> Result<()> {
+        let (value, fetched) = self
+            .inner
+            .content
+            .fetch(&state.vault_target, token, request)
+            .await?;
+        state.clocks.remove(request);
+        state.fetched.insert(request.clone(), value, fetched);
+        Ok(())
+    }
+
+    fn post_event(&self, entry: &VolumeEntry, kind: &'static str, reason: &str, message: String) {
+        let kube = self.inner.kube.clone();
+        let pod = Pod {
+            metadata: ObjectMeta {
+                name: entry.pod.name.clone(),
+                namespace: entry.pod.namespace.clone(),
+                uid: entry.pod.uid.clone(),
+                ..ObjectMeta::default()
+            },
+            ..Pod::default()
+        };
+        let event = PodEvent {
+            kind,
+            reason: reason.to_string(),
+            message,
+        };
+        tokio::spawn(async move {
+            if let Err(error) = kube.post_event(&pod, &event).await {
+                tracing::warn!(%error, "could not post event");
+            }
+        });
+    }
+}
+
+fn next_due(state: &VolumeState) -> Option<Instant> {
+    state.clocks.values().map(|c| c.due).min()
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
