@@ -167,12 +167,16 @@ fn listed_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// Time for people reading the directory, a counter so two writes in one
+/// clock tick still get distinct names.
 fn new_generation_name() -> String {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or(0);
-    format!("{GENERATION_PREFIX}{nanos}")
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{GENERATION_PREFIX}{nanos}-{n}")
 }
 
 fn fill_generation(
@@ -413,6 +417,35 @@ mod tests {
             me(),
         );
         assert!(matches!(result, Err(Error::InvalidArgument(_))));
+    }
+
+    #[test]
+    fn a_reader_sees_whole_files_through_hundreds_of_swaps() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_path_buf();
+        let body = |n: usize| format!("{{\"n\":{n},\"pad\":\"{}\"}}", "x".repeat(4096));
+        write_generation(&root, &[file("c.json", &body(0), 0o644)], me()).unwrap();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let reader = {
+            let (stop, path) = (stop.clone(), root.join("c.json"));
+            std::thread::spawn(move || {
+                let mut reads = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let text = fs::read_to_string(&path).expect("never missing");
+                    assert!(
+                        text.starts_with("{\"n\":") && text.ends_with("\"}"),
+                        "torn read"
+                    );
+                    reads += 1;
+                }
+                reads
+            })
+        };
+        for n in 1..=300 {
+            write_generation(&root, &[file("c.json", &body(n), 0o644)], me()).unwrap();
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        assert!(reader.join().unwrap() > 0);
     }
 
     #[test]

@@ -1,0 +1,419 @@
+//! Keeping volumes current: static re-reads, token renewal and re-login,
+//! PKI re-issue, outages, and driver restarts, against a real OpenBao.
+
+mod support;
+
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use support::bao::BaoServer;
+use support::driver::{Driver, DriverOptions, mounts_below};
+use support::pods::{TestPod, VOLUME, kv2_secret};
+use support::{KUBE_AUTH, fixture, unique};
+use vault_csi_driver::csi::proto::{NodeGetVolumeStatsRequest, VolumeCondition};
+
+fn read(path: impl AsRef<Path>) -> String {
+    std::fs::read_to_string(path.as_ref()).unwrap_or_default()
+}
+
+/// Polls `check` every 100 ms until it holds or `limit` passes.
+async fn eventually(limit: Duration, what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !check() {
+        assert!(Instant::now() < deadline, "not within {limit:?}: {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn condition(driver: &Driver, pod: &TestPod) -> VolumeCondition {
+    let request = pod.publish_request(driver, VOLUME, "unused");
+    driver
+        .node()
+        .await
+        .node_get_volume_stats(NodeGetVolumeStatsRequest {
+            volume_id: request.volume_id,
+            volume_path: request.target_path,
+            staging_target_path: String::new(),
+        })
+        .await
+        .expect("volume stats")
+        .into_inner()
+        .volume_condition
+        .expect("a condition")
+}
+
+/// The generation directory `..data` points at.
+fn generation(target: &Path) -> std::path::PathBuf {
+    std::fs::read_link(target.join("..data")).unwrap()
+}
+
+#[tokio::test]
+async fn a_changed_kv2_secret_reaches_the_file_within_the_interval() {
+    let fx = fixture();
+    let (mount, key) = kv2_secret(fx, json!({"v": "one"}));
+    let pod = TestPod::kubernetes(fx, &[&format!("{mount}/*")]);
+    let template =
+        format!(r#"{{{{ with secret "{mount}/{key}" }}}}{{{{ .Data.data.v }}}}{{{{ end }}}}"#);
+    pod.register(
+        fx,
+        &[
+            ("agent-inject-template-v", &template),
+            ("template-static-secret-render-interval", "2s"),
+        ],
+    );
+    let driver = Driver::start().await;
+    pod.publish(&driver, VOLUME, &pod.token(fx)).await.unwrap();
+    let file = pod.target(&driver, VOLUME).join("v");
+    assert_eq!(read(&file), "one");
+    fx.bao.write_kv2(&mount, &key, json!({"v": "two"}));
+    eventually(Duration::from_secs(6), "file updated", || {
+        read(&file) == "two"
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_unchanged_secret_is_not_rewritten() {
+    let fx = fixture();
+    let (mount, key) = kv2_secret(fx, json!({"v": "same"}));
+    let pod = TestPod::kubernetes(fx, &[&format!("{mount}/*")]);
+    pod.register(
+        fx,
+        &[
+            ("agent-inject-secret-s", &format!("{mount}/{key}")),
+            ("template-static-secret-render-interval", "1s"),
+        ],
+    );
+    let driver = Driver::start().await;
+    pod.publish(&driver, VOLUME, &pod.token(fx)).await.unwrap();
+    let target = pod.target(&driver, VOLUME);
+    let before = (
+        generation(&target),
+        std::fs::metadata(target.join("s")).unwrap().ino(),
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let after = (
+        generation(&target),
+        std::fs::metadata(target.join("s")).unwrap().ino(),
+    );
+    assert_eq!(before, after, "no new generation, same inode");
+}
+
+#[tokio::test]
+async fn tokens_are_renewed_and_replaced_by_a_new_login_at_max_ttl() {
+    let fx = fixture();
+    let (mount, key) = kv2_secret(fx, json!({"v": "one"}));
+    let pod = TestPod::kubernetes(fx, &[&format!("{mount}/*")]);
+    fx.bao.api(
+        "PUT",
+        &format!("auth/{KUBE_AUTH}/role/{}", pod.role),
+        Some(json!({
+            "bound_service_account_names": [pod.id.service_account],
+            "bound_service_account_namespaces": [pod.id.namespace],
+            "token_policies": fx.bao.api("GET", &format!("auth/{KUBE_AUTH}/role/{}", pod.role), None)["data"]["token_policies"],
+            "token_ttl": "3s",
+            "token_max_ttl": "6s",
+        })),
+    );
+    let template =
+        format!(r#"{{{{ with secret "{mount}/{key}" }}}}{{{{ .Data.data.v }}}}{{{{ end }}}}"#);
+    pod.register(
+        fx,
+        &[
+            ("agent-inject-template-v", &template),
+            ("agent-inject-token", "true"),
+            ("template-static-secret-render-interval", "1s"),
+        ],
+    );
+    let driver = Driver::start().await;
+    pod.publish(&driver, VOLUME, &pod.token(fx)).await.unwrap();
+    let target = pod.target(&driver, VOLUME);
+    let first_token = read(target.join("token"));
+    // Past the max TTL the first token is dead; the file holds a new, working one.
+    eventually(Duration::from_secs(15), "a new token after max TTL", || {
+        let now = read(target.join("token"));
+        !now.is_empty() && now != first_token
+    })
+    .await;
+    fx.bao.write_kv2(&mount, &key, json!({"v": "two"}));
+    eventually(Duration::from_secs(6), "refresh still works", || {
+        read(target.join("v")) == "two"
+    })
+    .await;
+    let token = read(target.join("token"));
+    let (status, _) = support::bao::http_request(
+        fx.bao.port(),
+        "GET",
+        "/v1/auth/token/lookup-self",
+        &[("X-Vault-Token", token.as_str())],
+        None,
+    )
+    .unwrap();
+    assert_eq!(status, 200, "the token in the file works");
+    assert!(!driver.log().contains(&token), "tokens are never logged");
+}
+
+#[tokio::test]
+async fn a_short_lived_pki_certificate_is_reissued_near_its_threshold() {
+    let fx = fixture();
+    let pki = unique("pki");
+    fx.bao.enable_pki(&pki, "web", "example.test");
+    let pod = TestPod::kubernetes(fx, &[&format!("{pki}/issue/web")]);
+    let template = format!(
+        r#"{{{{ with secret "{pki}/issue/web" "common_name=app.example.test" "ttl=4s" }}}}{{{{ .Data.serial_number }}}}{{{{ end }}}}"#
+    );
+    pod.register(fx, &[("agent-inject-template-serial", &template)]);
+    let driver = Driver::start().await;
+    pod.publish(&driver, VOLUME, &pod.token(fx)).await.unwrap();
+    let file = pod.target(&driver, VOLUME).join("serial");
+    let first = read(&file);
+    assert!(!first.is_empty());
+    // Non-renewable lease of 4 s, threshold 0.9 +- 0.05: a new one by ~3.8 s.
+    eventually(Duration::from_secs(8), "a new certificate", || {
+        let now = read(&file);
+        !now.is_empty() && now != first
+    })
+    .await;
+    let condition = condition(&driver, &pod).await;
+    assert!(!condition.abnormal, "{condition:?}");
+}
+
+#[tokio::test]
+async fn during_an_outage_files_stay_the_volume_turns_abnormal_and_recovers() {
+    let fx = fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let mut bao = BaoServer::start_persistent(dir.path());
+    bao.enable_kubernetes_auth(KUBE_AUTH, &fx.kube);
+    bao.enable_kv("kv", 2);
+    bao.write_kv2("kv", "app", json!({"v": "before"}));
+    bao.read_policy("app", &["kv/*"]);
+    let pod = TestPod {
+        id: support::jwt::PodIdentity::new(&unique("ns"), &unique("sa"), &unique("pod")),
+        role: "app".into(),
+    };
+    bao.kubernetes_role(
+        KUBE_AUTH,
+        "app",
+        &support::bao::KubeRole::new(&pod.id.namespace, &pod.id.service_account, &["app"]),
+    );
+    let template = r#"{{ with secret "kv/app" }}{{ .Data.data.v }}{{ end }}"#;
+    pod.register(
+        fx,
+        &[
+            ("agent-inject-template-v", template),
+            ("template-static-secret-render-interval", "1s"),
+            ("client-max-retries", "0"),
+        ],
+    );
+    let driver = Driver::start_with(DriverOptions {
+        vault_addr: Some(bao.addr()),
+        ..Default::default()
+    })
+    .await;
+    pod.publish(&driver, VOLUME, &pod.token(fx)).await.unwrap();
+    let file = pod.target(&driver, VOLUME).join("v");
+    assert_eq!(read(&file), "before");
+
+    bao.stop();
+    let deadline = Instant::now() + Duration::from_secs(6);
+    while Instant::now() < deadline {
+        assert_eq!(read(&file), "before", "files keep their last content");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let down = condition(&driver, &pod).await;
+    assert!(down.abnormal, "{down:?}");
+    assert!(
+        down.message.contains("keep their last content"),
+        "{}",
+        down.message
+    );
+    let events = fx.kube.events();
+    assert!(
+        events
+            .iter()
+            .any(|e| e["involvedObject"]["uid"] == pod.id.pod_uid.as_str()
+                && e["reason"] == "SecretRefreshFailed"
+                && e["type"] == "Warning"),
+        "a Warning event on the Pod"
+    );
+
+    bao.start();
+    bao.write_kv2("kv", "app", json!({"v": "after"}));
+    eventually(Duration::from_secs(20), "recovery", || {
+        read(&file) == "after"
+    })
+    .await;
+    let up = condition(&driver, &pod).await;
+    assert!(!up.abnormal, "{up:?}");
+}
+
+#[tokio::test]
+async fn after_a_sigkill_the_volume_survives_and_resumes_at_the_next_republish() {
+    let fx = fixture();
+    let (mount, key) = kv2_secret(fx, json!({"v": "one"}));
+    let pod = TestPod::kubernetes(fx, &[&format!("{mount}/*")]);
+    let template =
+        format!(r#"{{{{ with secret "{mount}/{key}" }}}}{{{{ .Data.data.v }}}}{{{{ end }}}}"#);
+    pod.register(
+        fx,
+        &[
+            ("agent-inject-template-v", &template),
+            ("template-static-secret-render-interval", "1s"),
+        ],
+    );
+    let mut driver = Driver::start().await;
+    pod.publish(&driver, VOLUME, &pod.token(fx)).await.unwrap();
+    let target = pod.target(&driver, VOLUME);
+    // Killed while refreshing (every second): no torn file, mount stays.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    driver.kill();
+    assert_eq!(read(target.join("v")), "one");
+    assert_eq!(mounts_below(driver.dir()), vec![target.clone()]);
+
+    driver.restart_with(DriverOptions::default()).await;
+    let resumed = condition(&driver, &pod).await;
+    assert!(!resumed.abnormal, "{resumed:?}");
+    fx.bao.write_kv2(&mount, &key, json!({"v": "two"}));
+    pod.publish(&driver, VOLUME, &pod.token(fx))
+        .await
+        .expect("republish after restart");
+    eventually(Duration::from_secs(6), "refresh resumed", || {
+        read(target.join("v")) == "two"
+    })
+    .await;
+    driver
+        .node()
+        .await
+        .node_unpublish_volume(pod.unpublish_request(&driver, VOLUME))
+        .await
+        .unwrap();
+    assert!(mounts_below(driver.dir()).is_empty());
+    assert!(!target.exists());
+}
+
+#[tokio::test]
+async fn unpublish_works_for_a_volume_from_before_a_restart() {
+    let fx = fixture();
+    let (mount, key) = kv2_secret(fx, json!({"v": "one"}));
+    let pod = TestPod::kubernetes(fx, &[&format!("{mount}/*")]);
+    pod.register(fx, &[("agent-inject-secret-s", &format!("{mount}/{key}"))]);
+    let mut driver = Driver::start().await;
+    pod.publish(&driver, VOLUME, &pod.token(fx)).await.unwrap();
+    driver.kill();
+    driver.restart_with(DriverOptions::default()).await;
+    driver
+        .node()
+        .await
+        .node_unpublish_volume(pod.unpublish_request(&driver, VOLUME))
+        .await
+        .unwrap();
+    assert!(mounts_below(driver.dir()).is_empty());
+    let records = std::fs::read_dir(driver.dir().join("state"))
+        .unwrap()
+        .count();
+    assert_eq!(records, 0, "the record is gone too");
+}
+
+#[tokio::test]
+async fn pre_populate_only_volumes_are_never_refreshed() {
+    let fx = fixture();
+    let (mount, key) = kv2_secret(fx, json!({"v": "one"}));
+    let pod = TestPod::kubernetes(fx, &[&format!("{mount}/*")]);
+    let template =
+        format!(r#"{{{{ with secret "{mount}/{key}" }}}}{{{{ .Data.data.v }}}}{{{{ end }}}}"#);
+    pod.register(
+        fx,
+        &[
+            ("agent-inject-template-v", &template),
+            ("agent-pre-populate-only", "true"),
+            ("template-static-secret-render-interval", "1s"),
+        ],
+    );
+    let driver = Driver::start().await;
+    pod.publish(&driver, VOLUME, &pod.token(fx)).await.unwrap();
+    fx.bao.write_kv2(&mount, &key, json!({"v": "two"}));
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(read(pod.target(&driver, VOLUME).join("v")), "one");
+}
+
+#[tokio::test]
+async fn revoke_on_shutdown_revokes_the_token_at_unpublish() {
+    let fx = fixture();
+    let (mount, key) = kv2_secret(fx, json!({"v": "one"}));
+    let pod = TestPod::kubernetes(fx, &[&format!("{mount}/*")]);
+    pod.register(
+        fx,
+        &[
+            ("agent-inject-secret-s", &format!("{mount}/{key}")),
+            ("agent-inject-token", "true"),
+            ("agent-revoke-on-shutdown", "true"),
+        ],
+    );
+    let driver = Driver::start().await;
+    pod.publish(&driver, VOLUME, &pod.token(fx)).await.unwrap();
+    let token = read(pod.target(&driver, VOLUME).join("token"));
+    driver
+        .node()
+        .await
+        .node_unpublish_volume(pod.unpublish_request(&driver, VOLUME))
+        .await
+        .unwrap();
+    let (status, _) = support::bao::http_request(
+        fx.bao.port(),
+        "GET",
+        "/v1/auth/token/lookup-self",
+        &[("X-Vault-Token", token.as_str())],
+        None,
+    )
+    .unwrap();
+    assert_eq!(status, 403, "the token no longer works");
+}
+
+#[tokio::test]
+async fn a_reader_never_sees_a_torn_or_missing_file_across_swaps() {
+    let fx = fixture();
+    let (mount, key) = kv2_secret(fx, json!({"n": "0"}));
+    let pod = TestPod::kubernetes(fx, &[&format!("{mount}/*")]);
+    pod.register(
+        fx,
+        &[
+            ("agent-inject-secret-config", &format!("{mount}/{key}")),
+            ("agent-inject-default-template", "json"),
+            ("template-static-secret-render-interval", "1s"),
+        ],
+    );
+    let driver = Driver::start().await;
+    pod.publish(&driver, VOLUME, &pod.token(fx)).await.unwrap();
+    let file = pod.target(&driver, VOLUME).join("config");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = {
+        let stop = stop.clone();
+        let file = file.clone();
+        std::thread::spawn(move || {
+            let mut reads = 0u64;
+            let mut seen = std::collections::BTreeSet::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let text = std::fs::read_to_string(&file).expect("the file is always there");
+                let doc: serde_json::Value =
+                    serde_json::from_str(&text).expect("always whole JSON");
+                seen.insert(doc["data"]["n"].as_str().unwrap().to_string());
+                reads += 1;
+            }
+            (reads, seen)
+        })
+    };
+    for n in 1..=4 {
+        fx.bao.write_kv2(&mount, &key, json!({"n": n.to_string()}));
+        let want = format!("\"n\":\"{n}\"");
+        eventually(Duration::from_secs(5), "swap", || {
+            read(&file).contains(&want)
+        })
+        .await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (reads, seen) = reader.join().unwrap();
+    assert!(reads > 100, "{reads}");
+    assert!(seen.len() >= 5, "the reader saw every generation: {seen:?}");
+}
