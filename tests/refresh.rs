@@ -417,3 +417,78 @@ async fn a_reader_never_sees_a_torn_or_missing_file_across_swaps() {
     assert!(reads > 100, "{reads}");
     assert!(seen.len() >= 5, "the reader saw every generation: {seen:?}");
 }
+
+#[tokio::test]
+async fn database_credentials_are_renewed_then_replaced_at_max_ttl() {
+    let fx = fixture();
+    let pg = support::postgres::Postgres::start();
+    let db = unique("db");
+    fx.bao.api(
+        "POST",
+        &format!("sys/mounts/{db}"),
+        Some(json!({"type": "database"})),
+    );
+    fx.bao.api(
+        "PUT",
+        &format!("{db}/config/pg"),
+        Some(json!({
+            "plugin_name": "postgresql-database-plugin",
+            "connection_url": pg.vault_connection_url(),
+            "username": "postgres",
+            "password": support::postgres::ADMIN_PASSWORD,
+            "allowed_roles": "*",
+            "verify_connection": true,
+        })),
+    );
+    fx.bao.api(
+        "PUT",
+        &format!("{db}/roles/app"),
+        Some(json!({
+            "db_name": "pg",
+            "creation_statements": "CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';",
+            "default_ttl": "4s",
+            "max_ttl": "10s",
+        })),
+    );
+    let pod = TestPod::kubernetes(fx, &[&format!("{db}/creds/app"), "sys/leases/renew"]);
+    let template = format!(
+        r#"{{{{ with secret "{db}/creds/app" }}}}{{{{ .Data.username }}}} {{{{ .Data.password }}}} {{{{ .LeaseID }}}}{{{{ end }}}}"#
+    );
+    pod.register(fx, &[("agent-inject-template-creds", &template)]);
+    let driver = Driver::start().await;
+    pod.publish(&driver, VOLUME, &pod.token(fx)).await.unwrap();
+    let file = pod.target(&driver, VOLUME).join("creds");
+    let parse = |text: String| -> (String, String, String) {
+        let mut parts = text.split(' ').map(str::to_string);
+        (
+            parts.next().unwrap_or_default(),
+            parts.next().unwrap_or_default(),
+            parts.next().unwrap_or_default(),
+        )
+    };
+    let (user, password, lease) = parse(read(&file));
+    assert!(pg.can_login(&user, &password), "the first credential works");
+    let expiry = |lease: &str| {
+        fx.bao.api("PUT", "sys/leases/lookup", Some(json!({"lease_id": lease})))["data"]["expire_time"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let first_expiry = expiry(&lease);
+    // Renewed at ~2/3 of 4 s: same credential, later expiry.
+    eventually(Duration::from_secs(5), "lease renewed", || {
+        expiry(&lease) > first_expiry
+    })
+    .await;
+    assert_eq!(parse(read(&file)).0, user, "renewal keeps the credential");
+    // At the 10 s max TTL, a new credential, and it works.
+    eventually(Duration::from_secs(15), "a new credential", || {
+        parse(read(&file)).0 != user
+    })
+    .await;
+    let (new_user, new_password, _) = parse(read(&file));
+    assert!(
+        pg.can_login(&new_user, &new_password),
+        "the new credential works"
+    );
+}

@@ -11,6 +11,7 @@ pub mod driver;
 pub mod jwt;
 pub mod kube_api;
 pub mod pods;
+pub mod postgres;
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
