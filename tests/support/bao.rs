@@ -200,17 +200,28 @@ pub struct BaoServer {
 impl BaoServer {
     /// `bao server -dev` on a free port, root token `root`, ready to use.
     pub fn start_dev() -> BaoServer {
+        BaoServer::start_dev_with_config("")
+    }
+
+    /// A dev server with extra HCL configuration (e.g. an `audit` stanza:
+    /// OpenBao enables audit devices only from configuration).
+    pub fn start_dev_with_config(extra_hcl: &str) -> BaoServer {
         let home = tempfile::tempdir().expect("bao home");
         let log = home.path().join("bao.log");
+        let extra = home.path().join("extra.hcl");
+        std::fs::write(&extra, extra_hcl).expect("write extra config");
         for _attempt in 0..5 {
             let port = free_port();
-            let args = vec![
+            let mut args = vec![
                 "server".to_owned(),
                 "-dev".to_owned(),
                 format!("-dev-root-token-id={DEV_ROOT_TOKEN}"),
                 format!("-dev-listen-address=127.0.0.1:{port}"),
                 "-dev-no-store-token".to_owned(),
             ];
+            if !extra_hcl.is_empty() {
+                args.push(format!("-config={}", extra.display()));
+            }
             let mut proc = Some(Proc::spawn(&args, &log, home.path()));
             match wait_for(port, &mut proc, |status| status == 200) {
                 Ok(()) => {

@@ -36,6 +36,8 @@ pub struct DriverOptions {
     pub vault_addr: Option<String>,
     /// API server URL instead of the shared stand-in's.
     pub kube_api_url: Option<String>,
+    /// The driver's own API token, when `kube_api_url` is another stand-in.
+    pub kube_token: Option<String>,
 }
 
 impl DriverOptions {
@@ -91,11 +93,11 @@ impl Driver {
             .unwrap();
         let fixture = super::fixture();
         let kube_token = self.dir.path().join("kube-token");
-        fs::write(
-            &kube_token,
-            fixture.kube.api_token("vault-csi", "vault-csi-driver"),
-        )
-        .unwrap();
+        let token = options
+            .kube_token
+            .clone()
+            .unwrap_or_else(|| fixture.kube.api_token("vault-csi", "vault-csi-driver"));
+        fs::write(&kube_token, token).unwrap();
         let vault_addr = options
             .vault_addr
             .clone()
@@ -154,6 +156,11 @@ impl Driver {
             );
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
+    }
+
+    /// The driver's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("driver running").id()
     }
 
     /// The temporary directory everything lives in.
