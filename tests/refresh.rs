@@ -492,3 +492,42 @@ async fn database_credentials_are_renewed_then_replaced_at_max_ttl() {
         "the new credential works"
     );
 }
+
+#[tokio::test]
+async fn a_removed_role_turns_the_volume_abnormal_and_keeps_its_files() {
+    let fx = fixture();
+    let (mount, key) = kv2_secret(fx, json!({"v": "kept"}));
+    let pod = TestPod::kubernetes(fx, &[&format!("{mount}/*")]);
+    let role_path = format!("auth/{KUBE_AUTH}/role/{}", pod.role);
+    let mut role = fx.bao.api("GET", &role_path, None)["data"].clone();
+    role["token_ttl"] = json!("2s");
+    role["token_max_ttl"] = json!("2s");
+    fx.bao.api("PUT", &role_path, Some(role));
+    let template =
+        format!(r#"{{{{ with secret "{mount}/{key}" }}}}{{{{ .Data.data.v }}}}{{{{ end }}}}"#);
+    pod.register(
+        fx,
+        &[
+            ("agent-inject-template-v", &template),
+            ("template-static-secret-render-interval", "1s"),
+        ],
+    );
+    let driver = Driver::start().await;
+    pod.publish(&driver, VOLUME, &pod.token(fx)).await.unwrap();
+    fx.bao.api("DELETE", &role_path, None);
+    let file = pod.target(&driver, VOLUME).join("v");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        assert_eq!(read(&file), "kept", "files are never deleted");
+        let now = condition(&driver, &pod).await;
+        if now.abnormal {
+            assert!(now.message.contains("login"), "{}", now.message);
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the volume never turned abnormal"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

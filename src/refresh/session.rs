@@ -66,7 +66,8 @@ pub struct Session {
     pub retry_at: Option<Instant>,
 }
 
-/// Tokens are treated as gone this long before Vault says they expire.
+/// Tokens are treated as gone this long before Vault says they expire
+/// (at most a quarter of their TTL, for short-lived tokens).
 const EXPIRY_MARGIN: Duration = Duration::from_secs(5);
 
 impl Session {
@@ -84,8 +85,9 @@ impl Session {
     pub fn usable(&self, now: Instant) -> Option<&VaultToken> {
         let token = self.token.as_ref()?;
         // A zero TTL is a root-like token that never expires.
+        let margin = EXPIRY_MARGIN.min(token.lease_duration / 4);
         if token.lease_duration.is_zero()
-            || now < self.since + token.lease_duration.saturating_sub(EXPIRY_MARGIN)
+            || now < self.since + token.lease_duration.saturating_sub(margin)
         {
             Some(token)
         } else {
@@ -128,6 +130,23 @@ mod tests {
         let start = session.since;
         assert!(session.usable(start + Duration::from_secs(50)).is_some());
         assert!(session.usable(start + Duration::from_secs(56)).is_none());
+    }
+
+    #[test]
+    fn a_short_lived_token_is_usable_for_most_of_its_ttl() {
+        let mut session = Session::empty();
+        session.set(token(2));
+        let start = session.since;
+        assert!(
+            session
+                .usable(start + Duration::from_millis(1400))
+                .is_some()
+        );
+        assert!(
+            session
+                .usable(start + Duration::from_millis(1600))
+                .is_none()
+        );
     }
 
     #[test]
