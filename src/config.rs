@@ -43,6 +43,10 @@ pub struct ServeArgs {
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 
+    /// Address of the Prometheus `/metrics`, `/healthz` and `/readyz` endpoints; empty to turn them off.
+    #[arg(long, env = "METRICS_ADDR", default_value = "0.0.0.0:9810")]
+    pub metrics_addr: String,
+
     /// Where the driver keeps one record per volume (no secrets, no tokens) to find its volumes after a restart.
     #[arg(long, env = "STATE_DIR", default_value = "/var/lib/vault-csi-driver")]
     pub state_dir: PathBuf,
@@ -217,6 +221,7 @@ mod tests {
             tmpfs_size: "8Mi".into(),
             log_format: LogFormat::Text,
             state_dir: "/var/lib/vault-csi-driver".into(),
+            metrics_addr: "0.0.0.0:9810".into(),
             vault: VaultArgs {
                 vault_addr: "http://127.0.0.1:8200".into(),
                 vault_ca_file: None,

@@ -92,7 +92,12 @@ impl Error {
             Error::NotFound(_) => "not_found",
             Error::Plan(_) => "bad_annotations",
             Error::Vault(e) => e.metric_label(),
-            Error::Kube(_) => "kubernetes",
+            Error::Kube(e) => match e {
+                crate::kube::KubeError::PodNotFound { .. } => "pod_not_found",
+                crate::kube::KubeError::Unavailable { .. } => "api_unavailable",
+                crate::kube::KubeError::Refused { .. } => "api_refused",
+                _ => "kubernetes",
+            },
             Error::Aborted(_) => "aborted",
             Error::Mount { .. } => "mount",
             Error::Io { .. } => "io",

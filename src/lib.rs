@@ -10,6 +10,7 @@ pub mod error;
 pub mod gopath;
 pub mod inject;
 pub mod kube;
+pub mod metrics;
 pub mod pod;
 pub mod preview;
 pub mod publish;

@@ -8,6 +8,7 @@ use tracing_subscriber::EnvFilter;
 use vault_csi_driver::config::{LogFormat, ServeArgs};
 use vault_csi_driver::content::ContentBuilder;
 use vault_csi_driver::kube::KubeClient;
+use vault_csi_driver::metrics::{Readiness, SOCKET_SERVING};
 use vault_csi_driver::preview::RenderArgs;
 use vault_csi_driver::publish::{PublishSettings, Publisher};
 use vault_csi_driver::refresh::Refresher;
@@ -70,6 +71,22 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         );
     }
     let vault = VaultClient::new(&args.vault.settings()).context("Vault client")?;
+    if !args.metrics_addr.is_empty() {
+        let addr: std::net::SocketAddr = args
+            .metrics_addr
+            .parse()
+            .with_context(|| format!("--metrics-addr {:?}", args.metrics_addr))?;
+        let readiness = Readiness {
+            serving: &SOCKET_SERVING,
+            vault: vault.clone(),
+        };
+        let listener = tokio::spawn(vault_csi_driver::metrics::serve(addr, readiness));
+        tokio::spawn(async move {
+            if let Ok(Err(error)) = listener.await {
+                tracing::error!(%error, "metrics endpoint stopped");
+            }
+        });
+    }
     let kube = KubeClient::new(&args.kube, &config.node_id).context("Kubernetes client")?;
     let settings = PublishSettings {
         driver_name: config.driver_name.clone(),

@@ -57,6 +57,7 @@ pub async fn serve(
         node = %config.node_id,
         "serving CSI node plugin"
     );
+    crate::metrics::SOCKET_SERVING.store(true, std::sync::atomic::Ordering::SeqCst);
     let identity = identity::IdentityService::new(config.driver_name.clone());
     let node = node::NodeService::new(config.clone(), publisher);
     let result = tonic::transport::Server::builder()

@@ -210,6 +210,30 @@ fn check_publish(request: &NodePublishVolumeRequest) -> Result<()> {
     Ok(())
 }
 
+/// Counts a call and its latency under `ok` or the error's label.
+fn observe<T>(
+    calls: &crate::metrics::ResultFamily,
+    seconds: &prometheus_client::metrics::family::Family<
+        crate::metrics::ResultLabels,
+        prometheus_client::metrics::histogram::Histogram,
+        fn() -> prometheus_client::metrics::histogram::Histogram,
+    >,
+    outcome: &Result<T>,
+    started: std::time::Instant,
+) {
+    let labels = crate::metrics::ResultLabels {
+        result: match outcome {
+            Ok(_) => "ok",
+            Err(e) => e.metric_label(),
+        }
+        .to_string(),
+    };
+    calls.get_or_create(&labels).inc();
+    seconds
+        .get_or_create(&labels)
+        .observe(started.elapsed().as_secs_f64());
+}
+
 fn unimplemented(rpc: &str) -> Status {
     Status::unimplemented(format!("{rpc} is not served by this node-only plugin"))
 }
@@ -234,6 +258,7 @@ impl Node for NodeService {
         &self,
         request: Request<NodePublishVolumeRequest>,
     ) -> Result<Response<NodePublishVolumeResponse>, Status> {
+        let started = std::time::Instant::now();
         let request = request.into_inner();
         let span = tracing::info_span!("publish", volume = %request.volume_id);
         async {
@@ -247,6 +272,13 @@ impl Node for NodeService {
             if let Err(error) = &outcome {
                 tracing::warn!(error = %error, code = ?error.code(), "NodePublishVolume failed");
             }
+            let metrics = crate::metrics::global();
+            observe(
+                &metrics.publishes,
+                &metrics.publish_seconds,
+                &outcome,
+                started,
+            );
             outcome
                 .map(|()| Response::new(NodePublishVolumeResponse {}))
                 .map_err(Status::from)
@@ -259,6 +291,7 @@ impl Node for NodeService {
         &self,
         request: Request<NodeUnpublishVolumeRequest>,
     ) -> Result<Response<NodeUnpublishVolumeResponse>, Status> {
+        let started = std::time::Instant::now();
         let request = request.into_inner();
         let span = tracing::info_span!("unpublish", volume = %request.volume_id);
         async {
@@ -273,6 +306,13 @@ impl Node for NodeService {
             if let Err(error) = &outcome {
                 tracing::warn!(error = %error, code = ?error.code(), "NodeUnpublishVolume failed");
             }
+            let metrics = crate::metrics::global();
+            observe(
+                &metrics.unpublishes,
+                &metrics.unpublish_seconds,
+                &outcome,
+                started,
+            );
             outcome
                 .map(|()| Response::new(NodeUnpublishVolumeResponse {}))
                 .map_err(Status::from)

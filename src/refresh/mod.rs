@@ -14,7 +14,6 @@
 //! - Any failure keeps the old files, marks the volume abnormal, posts a
 //!   Warning event, and retries with backoff.
 
-pub mod metrics;
 pub mod session;
 pub mod timing;
 
@@ -36,7 +35,6 @@ use crate::template::secret::SecretRequest;
 use crate::template::value::Value;
 use crate::vault::{Target, VaultToken};
 use crate::volume::{self, writer};
-use metrics::Metrics;
 use session::{IdentityKey, Session, SessionKey};
 use timing::unit_random;
 
@@ -156,7 +154,6 @@ struct Inner {
     shared: Mutex<HashMap<(IdentityKey, SecretRequest), Arc<SharedSlot>>>,
     wake: Notify,
     limit: Arc<Semaphore>,
-    metrics: Metrics,
 }
 
 /// The node's refresh loop and the registry of live volumes.
@@ -184,14 +181,8 @@ impl Refresher {
                 shared: Mutex::new(HashMap::new()),
                 wake: Notify::new(),
                 limit: Arc::new(Semaphore::new(CONCURRENCY)),
-                metrics: Metrics::default(),
             }),
         }
-    }
-
-    /// Counters of refreshes, renewals and logins.
-    pub fn metrics(&self) -> &Metrics {
-        &self.inner.metrics
     }
 
     /// The session a Plan's volume uses: shared by identity unless the
@@ -239,7 +230,7 @@ impl Refresher {
 
     async fn login(&self, plan: &Plan, target: &Target, jwt: &str) -> Result<VaultToken> {
         let result = self.inner.content.login(plan, target, jwt).await;
-        self.inner.metrics.login(result.is_ok());
+        count(&crate::metrics::global().logins, &result);
         result
     }
 
@@ -314,7 +305,13 @@ impl Refresher {
             removed: AtomicBool::new(false),
             state: tokio::sync::Mutex::new(state),
         });
-        lock(&self.inner.volumes).insert(volume.id, entry);
+        let count = {
+            let mut volumes = lock(&self.inner.volumes);
+            volumes.insert(volume.id, entry);
+            volumes.len()
+        };
+        crate::metrics::global().volumes.set(count as i64);
+        self.update_identity_gauge();
         self.inner.wake.notify_one();
     }
 
@@ -324,6 +321,9 @@ impl Refresher {
         let Some(entry) = lock(&self.inner.volumes).remove(volume_id) else {
             return;
         };
+        crate::metrics::global()
+            .volumes
+            .set(self.volume_count() as i64);
         entry.removed.store(true, Ordering::SeqCst);
         let state = entry.state.lock().await;
         if state.plan.options.revoke_on_shutdown {
@@ -332,6 +332,12 @@ impl Refresher {
         if !self.session_in_use(&state.session) {
             lock(&self.inner.sessions).remove(&state.session);
         }
+        self.update_identity_gauge();
+    }
+
+    fn update_identity_gauge(&self) {
+        let identities = lock(&self.inner.sessions).len();
+        crate::metrics::global().identities.set(identities as i64);
     }
 
     fn session_in_use(&self, key: &SessionKey) -> bool {
@@ -455,7 +461,10 @@ impl Refresher {
                 .vault()
                 .renew_self(&target, &token, None)
                 .await;
-            self.inner.metrics.renewal(renewed.is_ok());
+            count(
+                &crate::metrics::global().renewals,
+                &renewed.as_ref().map_err(|e| e.metric_label()),
+            );
             match renewed {
                 // Vault stops extending at the token's max TTL: log in again then.
                 Ok(renewed) if renewed.lease_duration >= token.lease_duration.mul_f64(0.5) => {
@@ -563,7 +572,7 @@ impl Refresher {
             return;
         }
         let outcome = self.refresh_state(entry, &mut state).await;
-        self.inner.metrics.refresh(outcome.is_ok());
+        count(&crate::metrics::global().refreshes, &outcome);
         let next = match outcome {
             Ok(changed) => {
                 if state.failures > 0 {
@@ -692,7 +701,10 @@ impl Refresher {
                         fetched.lease.duration,
                     )
                     .await;
-                self.inner.metrics.renewal(renewed.is_ok());
+                count(
+                    &crate::metrics::global().renewals,
+                    &renewed.as_ref().map_err(|e| e.metric_label()),
+                );
                 match renewed {
                     Ok(lease) => {
                         let now = Instant::now();
@@ -785,6 +797,35 @@ impl Refresher {
                 tracing::warn!(%error, "could not post event");
             }
         });
+    }
+}
+
+/// Counts an outcome under `ok` or its error's label.
+fn count<T, E: MetricLabel>(
+    family: &crate::metrics::ResultFamily,
+    outcome: &std::result::Result<T, E>,
+) {
+    let label = match outcome {
+        Ok(_) => "ok",
+        Err(e) => e.label(),
+    };
+    crate::metrics::Metrics::count(family, label);
+}
+
+/// Errors as metric labels.
+trait MetricLabel {
+    fn label(&self) -> &'static str;
+}
+
+impl MetricLabel for Error {
+    fn label(&self) -> &'static str {
+        self.metric_label()
+    }
+}
+
+impl MetricLabel for &'static str {
+    fn label(&self) -> &'static str {
+        self
     }
 }
 

@@ -138,6 +138,7 @@ impl VaultClient {
                     .body(body.clone());
             }
 
+            let started = std::time::Instant::now();
             let outcome = match request.send().await {
                 Ok(response) => match read_reply(response).await {
                     Ok(RawReply { body: None, .. }) => {
@@ -154,6 +155,11 @@ impl VaultClient {
                 },
                 Err(e) => Err(e),
             };
+            crate::metrics::global().vault_request(
+                request_kind(&call.method, call.path),
+                outcome.as_ref().ok().map(|r| r.status),
+                started.elapsed(),
+            );
             let retryable = match &outcome {
                 Ok(reply) => is_retryable_status(reply.status),
                 // A timeout already used the whole budget of this request.
@@ -187,6 +193,55 @@ impl VaultClient {
             }
             tokio::time::sleep(delay).await;
             attempt += 1;
+        }
+    }
+}
+
+/// What a request is, for metrics: paths hold secret names, kinds do not.
+fn request_kind(method: &Method, path: &str) -> &'static str {
+    if path.ends_with("/login") {
+        "login"
+    } else if path.starts_with("sys/internal/ui/mounts") {
+        "mount_lookup"
+    } else if path.starts_with("auth/token/renew") || path.starts_with("sys/leases/renew") {
+        "renew"
+    } else if path.contains("/revoke") {
+        "revoke"
+    } else if path.starts_with("sys/") || path.starts_with("auth/") {
+        "other"
+    } else if method == Method::GET {
+        "read"
+    } else if method.as_str() == "LIST" {
+        "list"
+    } else {
+        "write"
+    }
+}
+
+impl VaultClient {
+    /// Whether the node's Vault answers as an active or standby server
+    /// (`sys/health`), for the readiness probe.
+    pub async fn health(&self) -> Result<(), VaultError> {
+        let reply = self
+            .send(
+                &self.default_target,
+                Call {
+                    method: Method::GET,
+                    path: "sys/health",
+                    query: Some("standbyok=true&perfstandbyok=true"),
+                    token: None,
+                    namespace_header: false,
+                    body: None,
+                },
+            )
+            .await?;
+        match reply.status {
+            200 => Ok(()),
+            status => Err(VaultError::Server {
+                path: "sys/health".into(),
+                status,
+                detail: "sealed, uninitialised or not ready".into(),
+            }),
         }
     }
 }

@@ -23,6 +23,8 @@ pub struct Driver {
     pub kubelet_dir: PathBuf,
     log: PathBuf,
     dir: tempfile::TempDir,
+    /// Port of the driver's `/metrics`, `/healthz` and `/readyz`.
+    pub metrics_port: u16,
 }
 
 /// Extra settings for a driver start.
@@ -72,6 +74,7 @@ impl Driver {
             kubelet_dir,
             log,
             dir,
+            metrics_port: super::bao::free_port(),
         };
         driver.spawn(&options);
         driver.wait_serving().await;
@@ -117,6 +120,8 @@ impl Driver {
             .arg(&kube_token)
             .arg("--state-dir")
             .arg(self.dir.path().join("state"))
+            .arg("--metrics-addr")
+            .arg(format!("127.0.0.1:{}", self.metrics_port))
             .arg("--endpoint")
             .arg(format!("unix://{}", self.socket.display()))
             .arg("--node-id")
@@ -156,6 +161,12 @@ impl Driver {
             );
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
+    }
+
+    /// GET on the metrics/health listener: (status, body).
+    pub fn http_get(&self, path: &str) -> (u16, String) {
+        super::bao::http_request(self.metrics_port, "GET", path, &[], None)
+            .expect("metrics endpoint answers")
     }
 
     /// The driver's process id.

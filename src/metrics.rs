@@ -1,0 +1,266 @@
+//! Prometheus metrics and the health endpoints, on `--metrics-addr`.
+//!
+//! One process-wide registry: publish/unpublish counts and latency by result,
+//! refresh/renewal/login counts by result, Vault requests by kind, the
+//! number of volumes and identities, and build info.
+
+use std::sync::LazyLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+/// Labels of an operation's outcome: `ok` or an error's metric label.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ResultLabels {
+    /// `ok`, or what failed (`permission_denied`, `unavailable`, ...).
+    pub result: String,
+}
+
+/// A counter family labelled by result.
+pub type ResultFamily = Family<ResultLabels, Counter>;
+
+/// Labels of a Vault request.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct VaultLabels {
+    /// `login`, `read`, `write`, `list`, `mount_lookup`, `renew`, `revoke`, `other`.
+    pub kind: String,
+    /// HTTP status class (`2xx`, `4xx`, `5xx`) or `error` when no answer came.
+    pub status: String,
+}
+
+/// Labels of the build-info gauge.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BuildLabels {
+    version: String,
+}
+
+fn latency_histogram() -> Histogram {
+    // 0.5 ms .. ~16 s.
+    Histogram::new(exponential_buckets(0.0005, 2.0, 16))
+}
+
+/// Every metric the driver exports.
+pub struct Metrics {
+    registry: Registry,
+    /// NodePublishVolume calls by result.
+    pub publishes: Family<ResultLabels, Counter>,
+    /// NodePublishVolume latency by result, seconds.
+    pub publish_seconds: Family<ResultLabels, Histogram, fn() -> Histogram>,
+    /// NodeUnpublishVolume calls by result.
+    pub unpublishes: Family<ResultLabels, Counter>,
+    /// NodeUnpublishVolume latency by result, seconds.
+    pub unpublish_seconds: Family<ResultLabels, Histogram, fn() -> Histogram>,
+    /// Volume refreshes by result.
+    pub refreshes: Family<ResultLabels, Counter>,
+    /// Token and lease renewals by result.
+    pub renewals: Family<ResultLabels, Counter>,
+    /// Vault logins by result.
+    pub logins: Family<ResultLabels, Counter>,
+    /// Vault HTTP requests by kind and status class.
+    pub vault_requests: Family<VaultLabels, Counter>,
+    /// Vault HTTP request latency by kind and status class, seconds.
+    pub vault_request_seconds: Family<VaultLabels, Histogram, fn() -> Histogram>,
+    /// Volumes this node serves.
+    pub volumes: Gauge,
+    /// Vault identities with a live session.
+    pub identities: Gauge,
+}
+
+impl Metrics {
+    fn new() -> Self {
+        let mut registry = Registry::with_prefix("vault_csi");
+        let metrics = Metrics {
+            publishes: Family::default(),
+            publish_seconds: Family::new_with_constructor(latency_histogram),
+            unpublishes: Family::default(),
+            unpublish_seconds: Family::new_with_constructor(latency_histogram),
+            refreshes: Family::default(),
+            renewals: Family::default(),
+            logins: Family::default(),
+            vault_requests: Family::default(),
+            vault_request_seconds: Family::new_with_constructor(latency_histogram),
+            volumes: Gauge::default(),
+            identities: Gauge::default(),
+            registry: Registry::default(),
+        };
+        registry.register(
+            "publishes",
+            "NodePublishVolume calls by result",
+            metrics.publishes.clone(),
+        );
+        registry.register(
+            "publish_duration_seconds",
+            "NodePublishVolume latency by result",
+            metrics.publish_seconds.clone(),
+        );
+        registry.register(
+            "unpublishes",
+            "NodeUnpublishVolume calls by result",
+            metrics.unpublishes.clone(),
+        );
+        registry.register(
+            "unpublish_duration_seconds",
+            "NodeUnpublishVolume latency by result",
+            metrics.unpublish_seconds.clone(),
+        );
+        registry.register(
+            "refreshes",
+            "Volume refreshes by result",
+            metrics.refreshes.clone(),
+        );
+        registry.register(
+            "renewals",
+            "Token and lease renewals by result",
+            metrics.renewals.clone(),
+        );
+        registry.register("logins", "Vault logins by result", metrics.logins.clone());
+        registry.register(
+            "vault_requests",
+            "Vault HTTP requests by kind and status class",
+            metrics.vault_requests.clone(),
+        );
+        registry.register(
+            "vault_request_duration_seconds",
+            "Vault HTTP request latency by kind and status class",
+            metrics.vault_request_seconds.clone(),
+        );
+        registry.register(
+            "volumes",
+            "Volumes served on this node",
+            metrics.volumes.clone(),
+        );
+        registry.register(
+            "identities",
+            "Vault identities with a live token",
+            metrics.identities.clone(),
+        );
+        let build: Family<BuildLabels, Gauge> = Family::default();
+        build
+            .get_or_create(&BuildLabels {
+                version: env!("CARGO_PKG_VERSION").to_string(),
+            })
+            .set(1);
+        registry.register("build_info", "Build information", build);
+        Metrics {
+            registry,
+            ..metrics
+        }
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = encode(&mut out, &self.registry);
+        out
+    }
+
+    /// Counts an outcome in `family` under `ok` or the error's label.
+    pub fn count(family: &Family<ResultLabels, Counter>, result: &str) {
+        family
+            .get_or_create(&ResultLabels {
+                result: result.to_string(),
+            })
+            .inc();
+    }
+
+    /// Records one Vault request.
+    pub fn vault_request(&self, kind: &str, status: Option<u16>, elapsed: Duration) {
+        let labels = VaultLabels {
+            kind: kind.to_string(),
+            status: match status {
+                Some(code) => format!("{}xx", code / 100),
+                None => "error".to_string(),
+            },
+        };
+        self.vault_requests.get_or_create(&labels).inc();
+        self.vault_request_seconds
+            .get_or_create(&labels)
+            .observe(elapsed.as_secs_f64());
+    }
+}
+
+static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
+
+/// The process's metrics.
+pub fn global() -> &'static Metrics {
+    &METRICS
+}
+
+/// What `/readyz` checks besides the socket.
+#[derive(Clone)]
+pub struct Readiness {
+    /// Set once the CSI socket serves.
+    pub serving: &'static AtomicBool,
+    /// The node's Vault client, whose `sys/health` must answer.
+    pub vault: crate::vault::VaultClient,
+}
+
+/// Set by the CSI server once it is bound and serving.
+pub static SOCKET_SERVING: AtomicBool = AtomicBool::new(false);
+
+/// Serves `/metrics`, `/healthz` and `/readyz` until the process ends.
+pub async fn serve(addr: std::net::SocketAddr, readiness: Readiness) -> std::io::Result<()> {
+    use axum::http::StatusCode;
+    use axum::routing::get;
+    let app = axum::Router::new()
+        .route(
+            "/metrics",
+            get(|| async {
+                (
+                    [("content-type", "text/plain; version=0.0.4; charset=utf-8")],
+                    global().encode(),
+                )
+            }),
+        )
+        .route("/healthz", get(|| async { "ok" }))
+        .route(
+            "/readyz",
+            get(move || {
+                let readiness = readiness.clone();
+                async move {
+                    if !readiness.serving.load(Ordering::SeqCst) {
+                        return (
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            "CSI socket not serving yet".to_string(),
+                        );
+                    }
+                    match readiness.vault.health().await {
+                        Ok(()) => (StatusCode::OK, "ok".to_string()),
+                        Err(error) => (StatusCode::SERVICE_UNAVAILABLE, format!("Vault: {error}")),
+                    }
+                }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    tracing::info!(%addr, "serving metrics and health");
+    axum::serve(listener, app).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_exposition_names_every_family_with_its_prefix() {
+        let metrics = Metrics::new();
+        Metrics::count(&metrics.publishes, "ok");
+        metrics.vault_request("read", Some(200), Duration::from_millis(2));
+        let text = metrics.encode();
+        for name in [
+            "vault_csi_publishes_total{result=\"ok\"} 1",
+            "vault_csi_vault_requests_total{kind=\"read\",status=\"2xx\"} 1",
+            "vault_csi_build_info{version=",
+            "vault_csi_volumes ",
+        ] {
+            assert!(text.contains(name), "{name} missing:\n{text}");
+        }
+    }
+}
