@@ -13,7 +13,9 @@ use crate::template::decode::decode_json;
 use crate::template::engine::{Options, Template};
 use crate::template::error::TemplateError;
 use crate::template::funcs::Funcs;
-use crate::template::secret::{RequestKind, SecretRequest, Secrets, secret_from_response};
+use crate::template::secret::{
+    RequestKind, SecretRequest, Secrets, secret_from_response, secret_without_content,
+};
 use crate::template::value::Value;
 use crate::vault::{AuthMethodPath, Target, VaultClient, VaultToken};
 use crate::volume::writer::{FileContent, Owner};
@@ -103,7 +105,7 @@ impl Recipe {
             missing.extend(outcome.missing);
             files.push(FileContent {
                 path: file.path.clone(),
-                bytes: outcome.output.into_bytes(),
+                bytes: outcome.output,
                 mode: file.mode,
             });
         }
@@ -121,21 +123,10 @@ impl Recipe {
     }
 }
 
-/// The functions templates may call: the engine's `secret` and the
+/// The functions templates may call: `secret`, `secrets` and the
 /// consul-template functions the driver serves.
 pub fn functions() -> Funcs {
-    use crate::template::funcs::{Func, FuncError, Param};
-    let mut funcs = Funcs::standard();
-    // The default `json` template's one function.
-    funcs.insert(
-        "toJSON",
-        Func::new(&[Param::Any], |_ctx, args| {
-            crate::template::json::to_json(&args[0])
-                .map(Value::String)
-                .map_err(|e| FuncError::new(e.to_string()))
-        }),
-    );
-    funcs
+    Funcs::standard()
 }
 
 /// A template's own message already says where (`template: :3:7: ...`);
@@ -306,7 +297,7 @@ impl ContentBuilder {
                     .await?;
                 let Some(response) = response else {
                     return Ok((
-                        Value::Nil,
+                        secret_without_content(),
                         Fetched {
                             lease: no_lease,
                             at,
@@ -327,11 +318,12 @@ impl ContentBuilder {
                 Ok((secret_from_response(&decoded), Fetched { lease, at }))
             }
             RequestKind::List => {
-                let keys = self
+                let mut keys = self
                     .vault
                     .list_secrets(target, token, &request.path)
                     .await?;
-                let value = Value::List(keys.into_iter().map(Value::String).collect());
+                keys.sort();
+                let value = Value::Strings(keys);
                 Ok((
                     value,
                     Fetched {

@@ -130,9 +130,10 @@ async fn node_capabilities_are_volume_stats_and_conditions() {
     let kinds: Vec<i32> = caps
         .capabilities
         .iter()
-        .filter_map(|c| match &c.r#type {
-            Some(node_service_capability::Type::Rpc(rpc)) => Some(rpc.r#type),
-            None => None,
+        .filter_map(|c| {
+            c.r#type
+                .as_ref()
+                .map(|node_service_capability::Type::Rpc(rpc)| rpc.r#type)
         })
         .collect();
     assert_eq!(

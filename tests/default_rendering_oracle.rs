@@ -26,7 +26,7 @@ fn ours(text: &str, request: &SecretRequest, body: &str) -> String {
         .execute(&funcs, &secrets, &options)
         .expect("renders");
     assert!(outcome.missing.is_empty());
-    outcome.output
+    String::from_utf8(outcome.output).expect("UTF-8")
 }
 
 /// KV v1 secrets written as raw JSON, covering numbers, nulls, nesting,

@@ -28,6 +28,8 @@ pub enum Ty {
     List,
     /// `map[string]interface{}`.
     Map,
+    /// `[]string`.
+    Strings,
 }
 
 impl Ty {
@@ -42,18 +44,23 @@ impl Ty {
             Ty::Float => "float64",
             Ty::List => "[]interface {}",
             Ty::Map => "map[string]interface {}",
+            Ty::Strings => "[]string",
         }
     }
 
     /// Whether an untyped nil can stand for this type.
     pub fn can_be_nil(self) -> bool {
-        matches!(self, Ty::Any | Ty::Reflect | Ty::List | Ty::Map)
+        matches!(
+            self,
+            Ty::Any | Ty::Reflect | Ty::List | Ty::Map | Ty::Strings
+        )
     }
 
     /// The zero value of a nil-able type.
     pub fn zero(self) -> Slot {
         match self {
             Ty::List => Slot::val(Value::List(Vec::new())),
+            Ty::Strings => Slot::val(Value::NilStrings),
             Ty::Map => Slot::val(Value::NilMap),
             _ => Slot::Invalid,
         }
@@ -63,12 +70,13 @@ impl Ty {
     pub fn accepts(self, value: &Value) -> bool {
         match self {
             Ty::Any | Ty::Reflect => true,
-            Ty::String => matches!(value, Value::String(_)),
+            Ty::String => matches!(value, Value::String(_) | Value::Bytes(_)),
             Ty::Int => matches!(value, Value::Int(_)),
             Ty::Bool => matches!(value, Value::Bool(_)),
             Ty::Float => matches!(value, Value::Float(_)),
             Ty::List => matches!(value, Value::List(_)),
             Ty::Map => matches!(value, Value::Map(_) | Value::NilMap),
+            Ty::Strings => matches!(value, Value::Strings(_) | Value::NilStrings),
         }
     }
 }
@@ -90,13 +98,15 @@ pub fn signature(name: &str) -> Option<(&'static [Ty], Option<Ty>)> {
 /// Go's truth: non-zero, non-empty, non-nil.
 pub fn is_true(value: &Value) -> bool {
     match value {
-        Value::Nil | Value::NilMap => false,
+        Value::Nil | Value::NilMap | Value::NilStrings => false,
         Value::Bool(b) => *b,
-        Value::Int(i) => *i != 0,
+        Value::Int(i) | Value::Int64(i) => *i != 0,
         Value::Uint(u) => *u != 0,
         Value::Float(f) => *f != 0.0,
         Value::String(s) | Value::Number(s) => !s.is_empty(),
+        Value::Bytes(b) => !b.is_empty(),
         Value::List(items) => !items.is_empty(),
+        Value::Strings(items) => !items.is_empty(),
         Value::Map(m) => !m.is_empty(),
         Value::Struct(s) => s.fields.is_some(),
     }
@@ -104,6 +114,14 @@ pub fn is_true(value: &Value) -> bool {
 
 /// Calls the builtin `name` (not `and`/`or`/`call`) on checked arguments.
 pub fn call(name: &str, args: &[Slot]) -> Result<Slot, String> {
+    let formats = matches!(
+        name,
+        "print" | "printf" | "println" | "html" | "js" | "urlquery"
+    );
+    if formats && args.iter().any(|a| matches!(a.value(), Value::Bytes(_))) {
+        // Formatting builds text; binary data would come out altered.
+        return Err("binary (non-UTF-8) data can only be written as is".into());
+    }
     match name {
         "not" => Ok(bool_slot(!is_true(args[0].value()))),
         "eq" => eq(&args[0], &args[1..]).map(bool_slot),
@@ -161,10 +179,10 @@ enum Kind {
 fn basic_kind(v: &Value) -> Kind {
     match v {
         Value::Bool(_) => Kind::Bool,
-        Value::Int(_) => Kind::Int,
+        Value::Int(_) | Value::Int64(_) => Kind::Int,
         Value::Uint(_) => Kind::Uint,
         Value::Float(_) => Kind::Float,
-        Value::String(_) | Value::Number(_) => Kind::Str,
+        Value::String(_) | Value::Number(_) | Value::Bytes(_) => Kind::Str,
         _ => Kind::Invalid,
     }
 }
@@ -173,7 +191,7 @@ fn basic_kind(v: &Value) -> Kind {
 fn reflect_kind(v: &Value) -> u8 {
     match v {
         Value::Nil => 0,
-        Value::List(_) => 1,
+        Value::List(_) | Value::Strings(_) | Value::NilStrings => 1,
         Value::Map(_) | Value::NilMap => 2,
         Value::Struct(_) => 3,
         _ => 4,
@@ -182,7 +200,7 @@ fn reflect_kind(v: &Value) -> u8 {
 
 fn is_nil_value(v: &Value) -> bool {
     match v {
-        Value::Nil | Value::NilMap => true,
+        Value::Nil | Value::NilMap | Value::NilStrings => true,
         Value::Struct(s) => s.fields.is_none(),
         _ => false,
     }
@@ -190,7 +208,7 @@ fn is_nil_value(v: &Value) -> bool {
 
 fn int_of(v: &Value) -> i64 {
     match v {
-        Value::Int(i) => *i,
+        Value::Int(i) | Value::Int64(i) => *i,
         _ => 0,
     }
 }
@@ -209,10 +227,12 @@ fn float_of(v: &Value) -> f64 {
     }
 }
 
-fn str_of(v: &Value) -> &str {
+/// The bytes of any Go string.
+fn str_of(v: &Value) -> &[u8] {
     match v {
-        Value::String(s) | Value::Number(s) => s,
-        _ => "",
+        Value::String(s) | Value::Number(s) => s.as_bytes(),
+        Value::Bytes(b) => b,
+        _ => &[],
     }
 }
 
@@ -258,7 +278,7 @@ fn eq(arg1: &Slot, rest: &[Slot]) -> Result<bool, String> {
                     }
                     if is_nil_value(a) || is_nil_value(b) {
                         is_nil_value(a) == is_nil_value(b)
-                    } else if matches!(b, Value::List(_) | Value::Map(_)) {
+                    } else if matches!(b, Value::List(_) | Value::Strings(_) | Value::Map(_)) {
                         return Err(format!("non-comparable type {REDACTED}: {}", b.go_type()));
                     } else {
                         a == b
@@ -319,9 +339,11 @@ fn length(item: &Slot) -> Result<i64, String> {
         (_, Value::Struct(s)) if s.fields.is_none() => return Err("len of nil pointer".into()),
         (_, Value::Struct(s)) => return Err(format!("len of type {}", s.type_name)),
         (_, Value::String(s) | Value::Number(s)) => s.len(),
+        (_, Value::Bytes(b)) => b.len(),
         (_, Value::List(items)) => items.len(),
+        (_, Value::Strings(items)) => items.len(),
         (_, Value::Map(m)) => m.len(),
-        (_, Value::NilMap) => 0,
+        (_, Value::NilMap | Value::NilStrings) => 0,
         (_, other) => return Err(format!("len of type {}", other.go_type())),
     };
     Ok(i64::try_from(n).unwrap_or(i64::MAX))
@@ -330,7 +352,7 @@ fn length(item: &Slot) -> Result<i64, String> {
 /// Go's `indexArg`: an integer index within `0..=cap`.
 fn index_arg(index: &Value, cap: usize) -> Result<usize, String> {
     let x: i64 = match index {
-        Value::Int(i) => *i,
+        Value::Int(i) | Value::Int64(i) => *i,
         Value::Uint(u) => *u as i64,
         Value::Nil => return Err("cannot index slice/array with nil".into()),
         other => {
@@ -367,9 +389,21 @@ fn index(item: &Slot, indexes: &[Slot]) -> Result<Slot, String> {
                 }
                 Slot::Iface(ptr.index(x))
             }
-            Value::String(s) | Value::Number(s) => {
+            Value::NilStrings => {
+                index_arg(idx, 0)?;
+                return Err("reflect: slice index out of range".into());
+            }
+            Value::Strings(items) => {
+                let x = index_arg(idx, items.len())?;
+                match items.get(x) {
+                    Some(s) => Slot::Val(Ptr::new(Value::String(s.clone()))),
+                    None => return Err("reflect: slice index out of range".into()),
+                }
+            }
+            Value::String(_) | Value::Number(_) | Value::Bytes(_) => {
+                let s = str_of(v);
                 let x = index_arg(idx, s.len())?;
-                match s.as_bytes().get(x) {
+                match s.get(x) {
                     Some(&b) => Slot::val(Value::Uint(u64::from(b))),
                     None => return Err("reflect: string index out of range".into()),
                 }
@@ -406,13 +440,15 @@ fn slice(item: &Slot, indexes: &[Slot]) -> Result<Slot, String> {
         return Err(format!("too many slice indexes: {}", indexes.len()));
     }
     let len = match v {
-        Value::String(s) | Value::Number(s) => {
+        Value::String(_) | Value::Number(_) | Value::Bytes(_) => {
             if indexes.len() == 3 {
                 return Err("cannot 3-index slice a string".into());
             }
-            s.len()
+            str_of(v).len()
         }
         Value::List(items) => items.len(),
+        Value::Strings(items) => items.len(),
+        Value::NilStrings => 0,
         Value::Struct(s) => return Err(format!("can't slice item of type {}", s.type_name)),
         other => return Err(format!("can't slice item of type {}", other.go_type())),
     };
@@ -427,15 +463,20 @@ fn slice(item: &Slot, indexes: &[Slot]) -> Result<Slot, String> {
         return Err(format!("invalid slice index: {} > {}", idx[1], idx[2]));
     }
     Ok(match v {
-        Value::String(s) => Slot::val(Value::String(byte_slice(s, idx[0], idx[1]))),
+        // Cutting inside a character leaves bytes that are not UTF-8.
+        Value::String(_) | Value::Bytes(_) => {
+            Slot::val(Value::from_bytes(str_of(v)[idx[0]..idx[1]].to_vec()))
+        }
         Value::Number(s) => Slot::val(Value::Number(byte_slice(s, idx[0], idx[1]))),
         Value::List(items) => Slot::val(Value::List(items[idx[0]..idx[1]].to_vec())),
+        Value::Strings(items) => Slot::val(Value::Strings(items[idx[0]..idx[1]].to_vec())),
+        Value::NilStrings => Slot::val(Value::NilStrings),
         _ => Slot::Invalid,
     })
 }
 
-/// Bytes `from..to` of a string; a cut inside a character yields U+FFFD
-/// where Go would keep the raw bytes.
+/// Bytes `from..to` of a `json.Number` (ASCII in practice; a cut inside a
+/// character yields U+FFFD).
 fn byte_slice(s: &str, from: usize, to: usize) -> String {
     match s.get(from..to) {
         Some(part) => part.to_string(),
@@ -448,10 +489,10 @@ fn byte_slice(s: &str, from: usize, to: usize) -> String {
 /// `fmt.Sprint` of the arguments as an action prints them (`<no value>`
 /// for nil, structs through their pointer); one string is used as is.
 pub fn eval_args(args: &[Slot]) -> String {
-    if let [one] = args {
-        if let Value::String(s) = one.value() {
-            return s.clone();
-        }
+    if let [one] = args
+        && let Value::String(s) = one.value()
+    {
+        return s.clone();
     }
     let no_value = Value::String("<no value>".into());
     let prepared: Vec<Arg<'_>> = args

@@ -23,11 +23,12 @@
 //!     Ok::<_, String>(secret_from_response(&decode_json(body).unwrap()))
 //! })
 //! .unwrap();
-//! assert_eq!(rendered.output, "user=bob");
+//! assert_eq!(rendered.output, b"user=bob");
 //! ```
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::future::Future;
 
 use super::builtins;
 use super::error::{ErrorKind, TemplateError};
@@ -41,7 +42,7 @@ use super::value::Value;
 pub use super::exec::Outcome;
 
 /// How to parse and execute a template.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Options {
     /// The template's name in messages; the agent uses `""`.
     pub name: String,
@@ -55,19 +56,6 @@ pub struct Options {
     pub env: BTreeMap<String, String>,
     /// Resource limits.
     pub limits: Limits,
-}
-
-impl Default for Options {
-    fn default() -> Options {
-        Options {
-            name: String::new(),
-            left_delim: String::new(),
-            right_delim: String::new(),
-            missing_key_error: false,
-            env: BTreeMap::new(),
-            limits: Limits::default(),
-        }
-    }
 }
 
 /// A parsed template: the top-level tree and every `define`/`block`.
@@ -144,7 +132,7 @@ impl Template {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rendered {
     /// The file's contents.
-    pub output: String,
+    pub output: Vec<u8>,
     /// The requests the final execution made (for refresh scheduling).
     pub used: Vec<SecretRequest>,
     /// Executions it took (1 when nothing was missing).
@@ -220,4 +208,137 @@ pub fn render<E>(
         }
     }
     Err(RenderError::TooManyRounds(max_rounds))
+}
+
+/// [`render`] with an asynchronous fetch (the driver's Vault client):
+/// executions run between fetches, never across an `.await`, so the future
+/// is `Send` when the fetch future is.
+pub async fn render_async<E, F, Fut>(
+    template: &Template,
+    funcs: &Funcs,
+    options: &Options,
+    secrets: &mut Secrets,
+    mut fetch: F,
+) -> Result<Rendered, RenderError<E>>
+where
+    F: FnMut(SecretRequest) -> Fut,
+    Fut: Future<Output = Result<Value, E>>,
+{
+    let max_rounds = options.limits.max_rounds.max(1);
+    for round in 1..=max_rounds {
+        let outcome = template
+            .execute(funcs, secrets, options)
+            .map_err(RenderError::Template)?;
+        if outcome.missing.is_empty() {
+            return Ok(Rendered {
+                output: outcome.output,
+                used: outcome.used,
+                rounds: round,
+            });
+        }
+        for request in outcome.missing {
+            if secrets.contains(&request) {
+                continue;
+            }
+            match fetch(request.clone()).await {
+                Ok(value) => secrets.insert(request, value),
+                Err(error) => return Err(RenderError::Fetch { request, error }),
+            }
+        }
+    }
+    Err(RenderError::TooManyRounds(max_rounds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::template::secret::secret_from_response;
+    use crate::template::value::decode_json;
+    use std::pin::pin;
+    use std::task::{Context, Poll, Waker};
+
+    /// Polls a future that never waits (the fetch below is ready at once).
+    fn block_on<F: Future>(future: F) -> F::Output {
+        let mut future = pin!(future);
+        let mut cx = Context::from_waker(Waker::noop());
+        loop {
+            if let Poll::Ready(v) = future.as_mut().poll(&mut cx) {
+                return v;
+            }
+        }
+    }
+
+    fn assert_send<T: Send>(_: &T) {}
+
+    #[test]
+    fn async_render_fetches_then_renders() {
+        let funcs = Funcs::standard();
+        let options = Options::default();
+        let t = Template::parse(
+            "{{ with secret \"a\" }}{{ .Data.x }}{{ end }}",
+            &funcs,
+            &options,
+        )
+        .unwrap();
+        let mut secrets = Secrets::new();
+        let future = render_async(&t, &funcs, &options, &mut secrets, |request| async move {
+            assert_eq!(request.path, "a");
+            Ok::<_, String>(secret_from_response(
+                &decode_json(r#"{"data":{"x":"y"}}"#).unwrap(),
+            ))
+        });
+        assert_send(&future);
+        let rendered = block_on(future).unwrap();
+        assert_eq!(
+            (rendered.output.as_slice(), rendered.rounds),
+            (&b"y"[..], 2)
+        );
+    }
+
+    #[test]
+    fn fetch_errors_name_the_request() {
+        let funcs = Funcs::standard();
+        let options = Options::default();
+        let t = Template::parse("{{ secret \"a/b\" }}", &funcs, &options).unwrap();
+        let e = render(&t, &funcs, &options, &mut Secrets::new(), |_| Err("denied")).unwrap_err();
+        assert_eq!(e.to_string(), "fetching a/b: denied");
+    }
+
+    #[test]
+    fn endless_dependency_chains_stop() {
+        let funcs = Funcs::standard();
+        let mut options = Options::default();
+        options.limits.max_rounds = 3;
+        // Each answer names a new path to read.
+        let t = Template::parse(
+            "{{ with secret \"p0\" }}{{ with secret .Data.next }}{{ with secret .Data.next }}{{ with secret .Data.next }}{{ end }}{{ end }}{{ end }}{{ end }}",
+            &funcs,
+            &options,
+        )
+        .unwrap();
+        let mut n = 0;
+        let e = render(&t, &funcs, &options, &mut Secrets::new(), |_| {
+            n += 1;
+            Ok::<_, String>(secret_from_response(
+                &decode_json(&format!(r#"{{"data":{{"next":"p{n}"}}}}"#)).unwrap(),
+            ))
+        })
+        .unwrap_err();
+        assert_eq!(e, RenderError::TooManyRounds(3));
+    }
+}
+
+#[cfg(test)]
+mod thread_safety {
+    use super::*;
+
+    fn shareable<T: Send + Sync>() {}
+
+    #[test]
+    fn parsed_templates_functions_and_answers_can_be_shared_across_threads() {
+        shareable::<Template>();
+        shareable::<Funcs>();
+        shareable::<Secrets>();
+        shareable::<Options>();
+    }
 }

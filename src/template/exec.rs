@@ -19,6 +19,13 @@ use super::value::{Value, write_for_template};
 /// can be sensitive, so long nodes are cut.
 const MAX_CONTEXT_CHARS: usize = 48;
 
+/// Deepest nesting of bodies (`if`, `with`, `range`, `template`) during
+/// execution: template calls multiply the nesting the parser allows, and
+/// each level costs native stack (about 1 KiB optimised, 4 KiB in debug
+/// builds), so that, with the deepest parenthesised pipeline on top, it
+/// fits the 2 MiB stack of a tokio worker even unoptimised.
+pub const MAX_NESTING: usize = 250;
+
 type R<T> = Result<T, TemplateError>;
 
 /// Everything execution needs besides the trees.
@@ -38,8 +45,8 @@ pub struct Env<'c> {
 /// What one execution produced.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
-    /// The text written.
-    pub output: String,
+    /// The bytes written (UTF-8 unless the template wrote binary strings).
+    pub output: Vec<u8>,
     /// Every request the template made, in first-use order.
     pub used: Vec<SecretRequest>,
     /// Requests without an answer in [`Env::secrets`].
@@ -79,12 +86,13 @@ pub fn execute(
         parse_name,
         name,
         env,
-        out: String::new(),
+        out: Vec::new(),
         vars: vec![("$".into(), Slot::Invalid)],
         depth: 0,
         at: At::Nothing,
         budget: env.limits.max_steps,
         iterations: 0,
+        nesting: 0,
         used: Vec::new(),
         missing: Vec::new(),
         scratch: BTreeMap::new(),
@@ -110,12 +118,13 @@ struct State<'t, 'c> {
     /// The template being executed, for "executing NAME".
     name: &'t str,
     env: &'c Env<'c>,
-    out: String,
+    out: Vec<u8>,
     vars: Vec<(String, Slot)>,
     depth: usize,
     at: At<'t>,
     budget: u64,
     iterations: u64,
+    nesting: usize,
     used: Vec<SecretRequest>,
     missing: Vec<SecretRequest>,
     scratch: BTreeMap<String, Value>,
@@ -170,7 +179,7 @@ impl<'t> State<'t, '_> {
         Ok(())
     }
 
-    fn write(&mut self, s: &str) -> R<()> {
+    fn write(&mut self, s: &[u8]) -> R<()> {
         let max = self.env.limits.max_output_bytes;
         if self.out.len() + s.len() > max {
             return Err(self.fail(
@@ -178,7 +187,7 @@ impl<'t> State<'t, '_> {
                 format!("output exceeds the limit of {max} bytes"),
             ));
         }
-        self.out.push_str(s);
+        self.out.extend_from_slice(s);
         Ok(())
     }
 
@@ -211,6 +220,19 @@ impl<'t> State<'t, '_> {
     // ---- walking -----------------------------------------------------
 
     fn walk_list(&mut self, dot: &Slot, list: &'t List) -> R<Flow> {
+        if self.nesting >= MAX_NESTING {
+            return Err(self.fail(
+                ErrorKind::Limit,
+                format!("exceeded maximum nesting depth ({MAX_NESTING})"),
+            ));
+        }
+        self.nesting += 1;
+        let result = self.walk_nodes(dot, list);
+        self.nesting -= 1;
+        result
+    }
+
+    fn walk_nodes(&mut self, dot: &Slot, list: &'t List) -> R<Flow> {
         for node in &list.nodes {
             let flow = self.walk(dot, node)?;
             if flow != Flow::Normal {
@@ -238,7 +260,7 @@ impl<'t> State<'t, '_> {
             Node::Range(b) => self.walk_range(dot, node, b),
             Node::Template { name, pipe, .. } => self.walk_template(dot, node, name, pipe.as_ref()),
             Node::Text { text, .. } => {
-                self.write(text)?;
+                self.write(text.as_bytes())?;
                 Ok(Flow::Normal)
             }
         }
@@ -246,9 +268,13 @@ impl<'t> State<'t, '_> {
 
     fn print_value(&mut self, node: &'t Node, value: &Slot) -> R<()> {
         self.at = At::Node(node);
+        if let Value::Bytes(bytes) = value.value() {
+            let bytes = bytes.clone();
+            return self.write(&bytes);
+        }
         let mut text = String::new();
         write_for_template(&mut text, value.value());
-        self.write(&text)
+        self.write(text.as_bytes())
     }
 
     fn walk_if_or_with(&mut self, with: bool, dot: &Slot, b: &'t Branch) -> R<Flow> {
@@ -277,24 +303,26 @@ impl<'t> State<'t, '_> {
         let two_vars = r.pipe.decl.len() > 1;
         let mut ran = false;
         match (value.ptr(), value.value()) {
-            (Some(_), Value::Int(_) | Value::Uint(_)) => {
+            (Some(_), Value::Int(_) | Value::Int64(_) | Value::Uint(_)) => {
                 if two_vars {
                     return self.errorf(format_args!(
                         "can't use {REDACTED} to iterate over more than one variable"
                     ));
                 }
                 let count = match value.value() {
-                    Value::Int(n) => u64::try_from(*n).unwrap_or(0),
+                    Value::Int(n) | Value::Int64(n) => u64::try_from(*n).unwrap_or(0),
                     Value::Uint(n) => *n,
                     _ => 0,
                 };
-                let unsigned = matches!(value.value(), Value::Uint(_));
+                let kind = value.value().clone();
                 for i in 0..count {
                     ran = true;
-                    let elem = if unsigned {
-                        Value::Uint(i)
-                    } else {
-                        Value::Int(i64::try_from(i).unwrap_or(i64::MAX))
+                    // Elements have the type of the bound.
+                    let n = i64::try_from(i).unwrap_or(i64::MAX);
+                    let elem = match kind {
+                        Value::Uint(_) => Value::Uint(i),
+                        Value::Int64(_) => Value::Int64(n),
+                        _ => Value::Int(n),
                     };
                     let elem = Slot::Val(Ptr::new(elem));
                     if self.one_iteration(r, body_mark, Slot::Invalid, elem)? == Flow::Break {
@@ -313,6 +341,17 @@ impl<'t> State<'t, '_> {
                     }
                 }
             }
+            (Some(_), Value::Strings(items)) => {
+                for (i, item) in items.iter().enumerate() {
+                    ran = true;
+                    let index = Slot::val(Value::Int(i64::try_from(i).unwrap_or(i64::MAX)));
+                    // Elements of a []string are strings, not interfaces.
+                    let elem = Slot::Val(Ptr::new(Value::String(item.clone())));
+                    if self.one_iteration(r, body_mark, index, elem)? == Flow::Break {
+                        break;
+                    }
+                }
+            }
             (Some(p), Value::Map(m)) => {
                 let p = p.clone();
                 // Go sorts string keys bytewise, as BTreeMap already is.
@@ -326,15 +365,13 @@ impl<'t> State<'t, '_> {
                     }
                 }
             }
-            (_, Value::Nil | Value::NilMap) => {}
+            (_, Value::Nil | Value::NilMap | Value::NilStrings) => {}
             _ => {
                 return self.errorf(format_args!("range can't iterate over {REDACTED}"));
             }
         }
-        if !ran {
-            if let Some(else_list) = &r.else_list {
-                self.walk_list(dot, else_list)?;
-            }
+        if !ran && let Some(else_list) = &r.else_list {
+            self.walk_list(dot, else_list)?;
         }
         self.vars.truncate(mark);
         Ok(Flow::Normal)
@@ -449,7 +486,7 @@ impl<'t> State<'t, '_> {
         match first {
             Operand::Field { ident, .. } => {
                 self.at = At::Operand(first);
-                return self.eval_field_chain(dot, dot.clone(), first, ident, &cmd.args, fin);
+                return self.eval_field_chain(dot.clone(), ident, &cmd.args, fin);
             }
             Operand::Chain { .. } => return self.eval_chain(dot, first, &cmd.args, fin),
             Operand::Identifier { name, .. } => {
@@ -459,7 +496,7 @@ impl<'t> State<'t, '_> {
                 self.not_a_function(&cmd.args, &fin)?;
                 return self.eval_pipeline(dot, p);
             }
-            Operand::Variable(v) => return self.eval_variable(dot, first, v, &cmd.args, fin),
+            Operand::Variable(v) => return self.eval_variable(first, v, &cmd.args, fin),
             _ => {}
         }
         self.at = At::Operand(first);
@@ -489,10 +526,12 @@ impl<'t> State<'t, '_> {
             && text.starts_with('0')
             && matches!(text.as_bytes()[1], b'x' | b'X')
             && !text.contains(['p', 'P']);
-        if let Some(f) = n.float {
-            if !is_hex_int && !text.starts_with('\'') && text.contains(['.', 'e', 'E', 'p', 'P']) {
-                return Ok(Slot::val(Value::Float(f)));
-            }
+        if let Some(f) = n.float
+            && !is_hex_int
+            && !text.starts_with('\'')
+            && text.contains(['.', 'e', 'E', 'p', 'P'])
+        {
+            return Ok(Slot::val(Value::Float(f)));
         }
         if let Some(i) = n.int {
             return Ok(Slot::val(Value::Int(i)));
@@ -521,12 +560,11 @@ impl<'t> State<'t, '_> {
             return self.errorf(format_args!("indirection through explicit nil in {node}"));
         }
         let receiver = self.eval_arg(dot, None, term)?;
-        self.eval_field_chain(dot, receiver, node, fields, args, fin)
+        self.eval_field_chain(receiver, fields, args, fin)
     }
 
     fn eval_variable(
         &mut self,
-        dot: &Slot,
         node: &'t Operand,
         v: &'t Variable,
         args: &'t [Operand],
@@ -538,14 +576,12 @@ impl<'t> State<'t, '_> {
             self.not_a_function(args, &fin)?;
             return Ok(value);
         }
-        self.eval_field_chain(dot, value, node, &v.ident[1..], args, fin)
+        self.eval_field_chain(value, &v.ident[1..], args, fin)
     }
 
     fn eval_field_chain(
         &mut self,
-        dot: &Slot,
         receiver: Slot,
-        node: &'t Operand,
         ident: &'t [String],
         args: &'t [Operand],
         fin: Option<Slot>,
@@ -555,16 +591,16 @@ impl<'t> State<'t, '_> {
         };
         let mut receiver = receiver;
         for name in init {
-            receiver = self.eval_field(dot, name, node, &[], None, receiver)?;
+            receiver = self.eval_field(name, &[], None, receiver)?;
         }
-        self.eval_field(dot, last, node, args, fin, receiver)
+        self.eval_field(last, args, fin, receiver)
     }
 
+    /// One `.name` step on `receiver`; `args` and `fin` are the command's
+    /// arguments when this is the chain's last step.
     fn eval_field(
         &mut self,
-        dot: &Slot,
         name: &str,
-        _node: &'t Operand,
         args: &'t [Operand],
         fin: Option<Slot>,
         receiver: Slot,
@@ -588,11 +624,11 @@ impl<'t> State<'t, '_> {
         let typ = receiver.type_name();
         let has_args = args.len() > 1 || fin.is_some();
         let value = ptr.get();
-        if let Value::Number(text) = value {
-            if matches!(name, "String" | "Float64" | "Int64") {
-                let text = text.clone();
-                return self.number_method(dot, name, &text, args, fin);
-            }
+        if let Value::Number(text) = value
+            && matches!(name, "String" | "Float64" | "Int64")
+        {
+            let text = text.clone();
+            return self.number_method(name, &text, args, fin);
         }
         match value {
             Value::Struct(s) => match &s.fields {
@@ -607,17 +643,22 @@ impl<'t> State<'t, '_> {
                     }
                 }
                 None => {
-                    return self.errorf(format_args!("nil pointer evaluating {typ}.{name}"));
+                    // Go says "can't evaluate" when the type lacks the field.
+                    let known = super::secret::struct_fields(&s.type_name)
+                        .is_none_or(|fields| fields.contains(&name));
+                    if known {
+                        return self.errorf(format_args!("nil pointer evaluating {typ}.{name}"));
+                    }
                 }
             },
             Value::Map(_) | Value::NilMap => {
                 if has_args {
                     return self.errorf(format_args!("{name} is not a method but has arguments"));
                 }
-                if let Value::Map(m) = value {
-                    if m.contains_key(name) {
-                        return Ok(Slot::Iface(ptr.key(name)));
-                    }
+                if let Value::Map(m) = value
+                    && m.contains_key(name)
+                {
+                    return Ok(Slot::Iface(ptr.key(name)));
                 }
                 if self.env.missing_key_error {
                     return self
@@ -634,7 +675,6 @@ impl<'t> State<'t, '_> {
     /// The methods of `json.Number`: `String`, `Float64`, `Int64`.
     fn number_method(
         &mut self,
-        dot: &Slot,
         name: &str,
         text: &str,
         args: &'t [Operand],
@@ -646,7 +686,6 @@ impl<'t> State<'t, '_> {
                 "wrong number of args for {name}: want 0 got {given}"
             ));
         }
-        let _ = dot;
         match name {
             "String" => Ok(Slot::val(Value::String(text.to_string()))),
             "Float64" => match super::number::parse_float(text).or_else(|| text.parse::<f64>().ok())
@@ -657,7 +696,7 @@ impl<'t> State<'t, '_> {
                 )),
             },
             _ => match parse_decimal_i64(text) {
-                Ok(i) => Ok(Slot::val(Value::Int(i))),
+                Ok(i) => Ok(Slot::val(Value::Int64(i))),
                 Err(why) => self.errorf(format_args!(
                     "error calling Int64: strconv.ParseInt: parsing {REDACTED}: {why}"
                 )),
@@ -735,7 +774,7 @@ impl<'t> State<'t, '_> {
         }
         if let Some(fin) = fin {
             let ty = match rest {
-                Some(r) if num_in - 1 >= num_fixed => r,
+                Some(r) if num_in > num_fixed => r,
                 _ => fixed.get(num_in - 1).copied().unwrap_or(Ty::Any),
             };
             argv.push(self.validate(fin, Some(ty))?);
@@ -759,6 +798,12 @@ impl<'t> State<'t, '_> {
         self.check_arity(name, fixed.len(), rest.is_some(), args.len(), num_in)?;
         let argv = self.eval_call_args(dot, &fixed, rest, args, fin)?;
         let values: Vec<Value> = argv.iter().map(Slot::to_value).collect();
+        if values.iter().any(|v| matches!(v, Value::Bytes(_))) {
+            self.at = call_at;
+            return self.errorf(format_args!(
+                "error calling {name}: binary (non-UTF-8) data can only be written as is"
+            ));
+        }
         let cost: u64 = values.iter().map(Value::node_count).sum();
         self.charge(cost)?;
         let result = {
@@ -866,18 +911,12 @@ impl<'t> State<'t, '_> {
                 };
             }
             Operand::Field { ident, .. } => {
-                let v = self.eval_field_chain(
-                    dot,
-                    dot.clone(),
-                    node,
-                    ident,
-                    std::slice::from_ref(node),
-                    None,
-                )?;
+                let v =
+                    self.eval_field_chain(dot.clone(), ident, std::slice::from_ref(node), None)?;
                 return self.validate(v, ty);
             }
             Operand::Variable(v) => {
-                let v = self.eval_variable(dot, node, v, &[], None)?;
+                let v = self.eval_variable(node, v, &[], None)?;
                 return self.validate(v, ty);
             }
             Operand::Pipe(p) => {
@@ -1006,6 +1045,7 @@ fn ty_of(p: Param) -> Ty {
         Param::Float => Ty::Float,
         Param::List => Ty::List,
         Param::Map => Ty::Map,
+        Param::Strings => Ty::Strings,
     }
 }
 

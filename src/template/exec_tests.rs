@@ -44,11 +44,16 @@ fn run_with(text: &str, options: &Options) -> Result<String, (ErrorKind, String)
     render(&t, &funcs, options, &mut s, |r| {
         Err(format!("unexpected fetch of {}", r.path))
     })
-    .map(|r| r.output)
+    .map(|r| as_text(r.output))
     .map_err(|e| match e {
         super::engine::RenderError::Template(t) => (t.kind(), t.to_string()),
         other => (ErrorKind::Exec, other.to_string()),
     })
+}
+
+/// Output bytes as text (tests render text).
+fn as_text(output: Vec<u8>) -> String {
+    String::from_utf8(output).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 fn run(text: &str) -> String {
@@ -475,7 +480,7 @@ fn secrets_depending_on_secrets_take_rounds() {
         Ok::<_, String>(secret_from_response(&decode_json(body).unwrap()))
     })
     .unwrap();
-    assert_eq!((r.output.as_str(), r.rounds), ("found", 3));
+    assert_eq!((as_text(r.output).as_str(), r.rounds), ("found", 3));
 }
 
 #[test]
@@ -544,4 +549,230 @@ fn errors_never_contain_secret_values() {
         let e = err(text);
         assert!(!e.contains("p<a>") && !e.contains("&ss"), "{text}: {e}");
     }
+}
+
+#[test]
+fn nil_struct_pointer_fields() {
+    let funcs = funcs();
+    let options = Options::default();
+    let mut secrets = Secrets::new();
+    secrets.insert(
+        SecretRequest::with_args(super::secret::RequestKind::Write, "w", &["a=b".into()]).unwrap(),
+        super::secret::secret_without_content(),
+    );
+    let run = |text: &str| {
+        let t = Template::parse(text, &funcs, &options).unwrap();
+        t.execute(&funcs, &secrets, &options)
+            .map(|o| as_text(o.output))
+            .map_err(|e| e.to_string())
+    };
+    assert_eq!(
+        run("{{ with secret \"w\" \"a=b\" }}x{{ else }}none{{ end }}|{{ secret \"w\" \"a=b\" }}"),
+        Ok("none|<nil>".into())
+    );
+    assert!(
+        run("{{ (secret \"w\" \"a=b\").Data }}")
+            .unwrap_err()
+            .ends_with("nil pointer evaluating *dependency.Secret.Data")
+    );
+    assert!(
+        run("{{ (secret \"w\" \"a=b\").Nope }}")
+            .unwrap_err()
+            .ends_with("can't evaluate field Nope in type *dependency.Secret")
+    );
+}
+
+#[test]
+fn string_slices_are_their_own_type() {
+    let mut funcs = funcs();
+    funcs.insert(
+        "split",
+        Func::new(&[Param::String, Param::String], |_, args| {
+            match (&args[0], &args[1]) {
+                (Value::String(sep), Value::String(s)) => Ok(Value::Strings(
+                    s.split(sep.as_str()).map(str::to_string).collect(),
+                )),
+                _ => Err(FuncError::new("bad args")),
+            }
+        }),
+    );
+    funcs.insert(
+        "join",
+        Func::new(&[Param::String, Param::Strings], |_, args| {
+            match (&args[0], &args[1]) {
+                (Value::String(sep), Value::Strings(items)) => Ok(Value::String(items.join(sep))),
+                _ => Err(FuncError::new("bad args")),
+            }
+        }),
+    );
+    let options = Options::default();
+    let run = |text: &str| {
+        let t = Template::parse(text, &funcs, &options).unwrap();
+        t.execute(&funcs, &secrets(), &options)
+            .map(|o| as_text(o.output))
+            .map_err(|e| e.to_string())
+    };
+    assert_eq!(
+        run("{{ $s := split \",\" \"a,b,c\" }}{{ $s }} {{ printf \"%T %q %#v\" $s $s $s }} {{ index $s 1 }} {{ len $s }} {{ range $s }}<{{ . }}>{{ end }} {{ $s | join \"-\" }} {{ slice $s 1 }}"),
+        Ok("[a b c] []string [\"a\" \"b\" \"c\"] []string{\"a\", \"b\", \"c\"} b 3 <a><b><c> a-b-c [b c]".into())
+    );
+    assert_eq!(
+        run("{{ with secret \"secret/app\" }}{{ .Data.data.list | join \",\" }}{{ end }}")
+            .unwrap_err(),
+        "template: :1:56: executing \"\" at <\",\">: wrong type for value; expected []string; got []interface {}"
+    );
+}
+
+#[test]
+fn env_reads_the_pod_environment_only() {
+    let options = Options {
+        env: [
+            ("POD_NAME".to_string(), "web-0".to_string()),
+            ("EMPTY".to_string(), String::new()),
+        ]
+        .into(),
+        ..Options::default()
+    };
+    assert_eq!(
+        run_with("{{ env \"POD_NAME\" }}|{{ env \"PATH\" }}|{{ envOrDefault \"EMPTY\" \"d\" }}|{{ envOrDefault \"NOPE\" \"d\" }}", &options).unwrap(),
+        "web-0|||d"
+    );
+    assert!(
+        run_with("{{ mustEnv \"EMPTY\" }}", &options)
+            .unwrap_err()
+            .1
+            .ends_with("required environment variable EMPTY is empty")
+    );
+}
+
+#[test]
+fn node_access_functions_are_refused_when_called() {
+    let e = err("{{ file \"/etc/passwd\" }}");
+    assert!(
+        e.contains("error calling file: file is not available"),
+        "{e}"
+    );
+}
+
+/// The injector's two default templates over one secret's `.Data`, through
+/// the engine; fixtures are `data` objects as OpenBao 2.7.2 served them and
+/// the expected strings what its agent rendered.
+mod default_templates {
+    use super::*;
+
+    const MAP: &str =
+        "{{ with secret \"s\" }}{{ range $k, $v := .Data }}{{ $k }}: {{ $v }}\n{{ end }}{{ end }}";
+    const JSON: &str = "{{ with secret \"s\" }}{{ .Data | toJSON }}\n{{ end }}";
+
+    const MIXED: &str = r#"{"empty":"","f":false,"nested":{"a":{},"b":[],"z":[1,"a",null,true]},"nul":null,"sp":"a b","t":true}"#;
+    const NUMBERS: &str =
+        r#"{"big":12345678901234567890,"e":1E5,"e2":1.5e-7,"n":1.50,"neg":-0,"z":0}"#;
+    const KEYS: &str = r#"{"":7,"\u003ck\u003e":5,"B":1,"Z":4,"_":3,"a":2,"ä":6}"#;
+    const ESCAPES: &str = "{\"ctl\":\"\\u0000\\u0001\\b\\f\\n\\r\\t\\u001f\u{7f}\",\"html\":\"\\u003ca\\u003e\\u0026b\",\"ls\":\"x\\u2028y\\u2029z\",\"q\":\"\\\"\\\\/\",\"sur\":\"😀\",\"uni\":\"héllo ✓ 😀\"}";
+
+    fn render_data(text: &str, data: &str) -> String {
+        let funcs = Funcs::standard();
+        let options = Options::default();
+        let t = Template::parse(text, &funcs, &options).unwrap();
+        let mut secrets = Secrets::new();
+        let body = format!("{{\"data\":{data}}}");
+        render(&t, &funcs, &options, &mut secrets, |_| {
+            Ok::<_, String>(secret_from_response(&decode_json(&body).unwrap()))
+        })
+        .map(|r| as_text(r.output))
+        .unwrap()
+    }
+
+    #[test]
+    fn map_prints_null_member_as_no_value() {
+        assert_eq!(
+            render_data(MAP, MIXED),
+            "empty: \nf: false\nnested: map[a:map[] b:[] z:[1 a <nil> true]]\nnul: <no value>\nsp: a b\nt: true\n"
+        );
+    }
+
+    #[test]
+    fn map_prints_numbers_as_stored() {
+        assert_eq!(
+            render_data(MAP, NUMBERS),
+            "big: 12345678901234567890\ne: 1E5\ne2: 1.5e-7\nn: 1.50\nneg: -0\nz: 0\n"
+        );
+    }
+
+    #[test]
+    fn map_orders_keys_bytewise() {
+        assert_eq!(
+            render_data(MAP, KEYS),
+            ": 7\n<k>: 5\nB: 1\nZ: 4\n_: 3\na: 2\nä: 6\n"
+        );
+    }
+
+    #[test]
+    fn map_writes_strings_unescaped() {
+        assert_eq!(
+            render_data(MAP, ESCAPES),
+            "ctl: \u{0}\u{1}\u{8}\u{c}\n\r\t\u{1f}\u{7f}\nhtml: <a>&b\nls: x\u{2028}y\u{2029}z\nq: \"\\/\nsur: 😀\nuni: héllo ✓ 😀\n"
+        );
+    }
+
+    #[test]
+    fn json_is_compact_marshal_plus_newline() {
+        for data in [MIXED, NUMBERS, KEYS, ESCAPES] {
+            assert_eq!(render_data(JSON, data), format!("{data}\n"));
+        }
+    }
+
+    #[test]
+    fn empty_or_null_data_renders_nothing_for_map_and_null_for_json() {
+        for data in ["{}", "null"] {
+            assert_eq!(render_data(MAP, data), "");
+            assert_eq!(render_data(JSON, data), "null\n");
+        }
+    }
+}
+
+#[test]
+fn list_answers_are_sorted_string_slices() {
+    let funcs = funcs();
+    let options = Options::default();
+    let t = Template::parse(
+        "{{ secrets \"kv\" }} {{ printf \"%T\" (secrets \"kv\") }} {{ secrets \"none\" | toJSON }}",
+        &funcs,
+        &options,
+    )
+    .unwrap();
+    let mut secrets = Secrets::new();
+    let r = render(&t, &funcs, &options, &mut secrets, |req| {
+        Ok::<_, String>(match req.path.as_str() {
+            "kv" => decode_json(r#"["b","a/"]"#).unwrap(),
+            _ => Value::NilStrings,
+        })
+    })
+    .unwrap();
+    assert_eq!(as_text(r.output), "[a/ b] []string null");
+}
+
+#[test]
+fn binary_strings_are_written_unchanged() {
+    let funcs = funcs();
+    let options = Options::default();
+    let t = Template::parse(
+        "{{ base64Decode \"+/8AAQ==\" }}|{{ $b := base64Decode \"+/8=\" }}{{ len $b }} {{ index $b 1 }} {{ eq $b $b }} {{ slice \"héllo\" 0 2 }}",
+        &funcs,
+        &options,
+    )
+    .unwrap();
+    let out = t.execute(&funcs, &Secrets::new(), &options).unwrap().output;
+    assert_eq!(out, b"\xfb\xff\x00\x01|2 255 true h\xc3");
+}
+
+#[test]
+fn binary_strings_cannot_be_formatted() {
+    let e = err("{{ printf \"%s\" (base64Decode \"+/8=\") }}");
+    assert!(
+        e.ends_with("error calling printf: binary (non-UTF-8) data can only be written as is"),
+        "{e}"
+    );
+    let e = err("{{ base64Decode \"+/8=\" | toUpper }}");
+    assert!(e.contains("binary (non-UTF-8) data"), "{e}");
 }

@@ -50,6 +50,9 @@ pub enum Param {
     List,
     /// `map[string]interface{}`: nil arrives as [`Value::NilMap`].
     Map,
+    /// `[]string`: only a [`Value::Strings`] (not a list of strings, as in
+    /// Go); nil arrives as an empty one.
+    Strings,
 }
 
 impl Param {
@@ -63,6 +66,7 @@ impl Param {
             Param::Float => "float64",
             Param::List => "[]interface {}",
             Param::Map => "map[string]interface {}",
+            Param::Strings => "[]string",
         }
     }
 }
@@ -170,10 +174,12 @@ impl Funcs {
         Funcs::default()
     }
 
-    /// The functions this engine provides: `secret` for now.
+    /// The functions this engine provides: `secret` and the consul-template
+    /// functions of [`ctfuncs`](super::ctfuncs).
     pub fn standard() -> Funcs {
         let mut funcs = Funcs::new();
         funcs.insert("secret", secret_func());
+        super::ctfuncs::register(&mut funcs);
         funcs
     }
 

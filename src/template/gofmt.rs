@@ -187,7 +187,7 @@ impl Printer {
                 }
             }
             // Precision.
-            if i + 1 <= end && i < end && bytes[i] == b'.' {
+            if i < end && bytes[i] == b'.' {
                 i += 1;
                 if after_index {
                     self.good_arg_num = false;
@@ -197,9 +197,9 @@ impl Printer {
                     i += 1;
                     let (prec, ok, next) = int_from_arg(args, arg_num);
                     arg_num = next;
+                    // A negative precision counts as a bad one.
                     match prec {
                         Some(p) if ok && p >= 0 => self.f.prec = Some(p as usize),
-                        Some(_) if ok => self.f.prec = None,
                         _ => {
                             self.f.prec = None;
                             self.buf.push_str("%!(BADPREC)");
@@ -273,10 +273,8 @@ impl Printer {
         }
         self.reordered = true;
         let (index, wid, ok) = parse_arg_number(&bytes[i..]);
-        if ok {
-            if let Some(index) = index.filter(|&n| n < num_args) {
-                return (index, i + wid, true);
-            }
+        if ok && let Some(index) = index.filter(|&n| n < num_args) {
+            return (index, i + wid, true);
         }
         self.good_arg_num = false;
         (arg_num, i + wid, ok)
@@ -332,17 +330,21 @@ impl Printer {
         match value {
             Value::Nil => self.pad_str("<nil>"),
             Value::Bool(b) => self.fmt_bool(*b, verb, value),
-            Value::Int(i) => self.fmt_integer(Int::Signed(*i), verb, value),
+            Value::Int(i) | Value::Int64(i) => self.fmt_integer(Int::Signed(*i), verb, value),
             Value::Uint(u) => self.fmt_integer(Int::Unsigned(*u), verb, value),
             Value::Float(f) => self.fmt_float(*f, verb, value),
             Value::String(s) | Value::Number(s) => self.fmt_string(s, verb, value),
+            // Builtins refuse binary strings before formatting; this is a
+            // fallback that keeps the text readable.
+            Value::Bytes(b) => self.fmt_string(&String::from_utf8_lossy(b), verb, value),
             Value::List(items) => self.print_list(items, verb, depth),
+            Value::Strings(items) => self.print_strings(items, verb),
+            Value::NilStrings if self.f.sharp_v => self.buf.push_str("[]string(nil)"),
+            Value::NilStrings => self.buf.push_str("[]"),
             Value::Map(members) => self.print_map(Some(members), verb, depth),
             Value::NilMap => self.print_map(None, verb, depth),
             Value::Struct(s) => {
-                if s.fields.is_none() {
-                    self.fmt_pointer(value, verb);
-                } else if verb == 'p' {
+                if s.fields.is_none() || verb == 'p' {
                     self.fmt_pointer(value, verb);
                 } else {
                     // Go prints `&` and the struct only at the top; nested
@@ -354,13 +356,14 @@ impl Printer {
         }
     }
 
-    /// An element of a container, held in an `interface{}`.
+    /// An element of a container, held in an `interface{}`; a nil one is
+    /// written without padding, as Go does.
     fn print_elem(&mut self, value: &Value, verb: char, depth: usize) {
         if value.is_nil() {
             if self.f.sharp_v {
                 self.buf.push_str("interface {}(nil)");
             } else {
-                self.pad_str("<nil>");
+                self.buf.push_str("<nil>");
             }
             return;
         }
@@ -387,6 +390,22 @@ impl Printer {
             self.print_elem(item, verb, depth + 1);
         }
         self.buf.push(']');
+    }
+
+    fn print_strings(&mut self, items: &[String], verb: char) {
+        if self.f.sharp_v {
+            self.buf.push_str("[]string{");
+        } else {
+            self.buf.push('[');
+        }
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                self.buf.push_str(if self.f.sharp_v { ", " } else { " " });
+            }
+            let value = Value::String(item.clone());
+            self.fmt_string(item, verb, &value);
+        }
+        self.buf.push(if self.f.sharp_v { '}' } else { ']' });
     }
 
     fn print_map(&mut self, members: Option<&BTreeMap<String, Value>>, verb: char, depth: usize) {
@@ -452,7 +471,12 @@ impl Printer {
         let is_nil_ptr = matches!(value, Value::Struct(s) if s.fields.is_none());
         let is_ref = matches!(
             value,
-            Value::Struct(_) | Value::Map(_) | Value::NilMap | Value::List(_)
+            Value::Struct(_)
+                | Value::Map(_)
+                | Value::NilMap
+                | Value::List(_)
+                | Value::Strings(_)
+                | Value::NilStrings
         );
         if !is_ref {
             self.bad_verb(verb, Some(value));
@@ -553,12 +577,13 @@ impl Printer {
                 self.f.zero = zero;
                 return;
             }
-        } else if self.f.zero && !self.f.minus {
-            if let Some(w) = self.f.wid {
-                prec = w;
-                if negative || self.f.plus || self.f.space {
-                    prec = prec.saturating_sub(1);
-                }
+        } else if self.f.zero
+            && !self.f.minus
+            && let Some(w) = self.f.wid
+        {
+            prec = w;
+            if negative || self.f.plus || self.f.space {
+                prec = prec.saturating_sub(1);
             }
         }
         // Digits right to left.
@@ -576,10 +601,8 @@ impl Printer {
         if self.f.sharp {
             match base {
                 2 => out.extend_from_slice(b"b0"),
-                8 => {
-                    if out.last() != Some(&b'0') {
-                        out.push(b'0');
-                    }
+                8 if out.last() != Some(&b'0') => {
+                    out.push(b'0');
                 }
                 16 => {
                     out.push(if digits == UPPER_HEX { b'X' } else { b'x' });
@@ -617,14 +640,13 @@ impl Printer {
             text.insert(0, '0');
         }
         text.insert_str(0, "U+");
-        if self.f.sharp {
-            if let Some(c) = u32::try_from(u).ok().and_then(char::from_u32) {
-                if quote::is_print(c) {
-                    text.push_str(" '");
-                    text.push(c);
-                    text.push('\'');
-                }
-            }
+        if self.f.sharp
+            && let Some(c) = u32::try_from(u).ok().and_then(char::from_u32)
+            && quote::is_print(c)
+        {
+            text.push_str(" '");
+            text.push(c);
+            text.push('\'');
         }
         let zero = self.f.zero;
         self.f.zero = false;
@@ -671,15 +693,15 @@ impl Printer {
         }
         let text = String::from_utf8(num).unwrap_or_default();
         if self.f.plus || !text.starts_with('+') {
-            if self.f.zero && !self.f.minus {
-                if let Some(w) = self.f.wid {
-                    if w > text.len() {
-                        self.buf.push_str(&text[..1]);
-                        self.write_padding(w - text.len());
-                        self.buf.push_str(&text[1..]);
-                        return;
-                    }
-                }
+            if self.f.zero
+                && !self.f.minus
+                && let Some(w) = self.f.wid
+                && w > text.len()
+            {
+                self.buf.push_str(&text[..1]);
+                self.write_padding(w - text.len());
+                self.buf.push_str(&text[1..]);
+                return;
             }
             self.pad_str(&text);
             return;
@@ -847,7 +869,7 @@ fn int_from_arg(args: &[Arg<'_>], arg_num: usize) -> (Option<i64>, bool, usize) 
         return (None, false, arg_num);
     };
     let num = match arg {
-        Arg::Val(Value::Int(i)) => Some(*i),
+        Arg::Val(Value::Int(i) | Value::Int64(i)) => Some(*i),
         Arg::Val(Value::Uint(u)) => i64::try_from(*u).ok(),
         _ => None,
     };
@@ -1181,6 +1203,8 @@ fn sharp_float(mut num: Vec<u8>, verb: char, prec: i64) -> Vec<u8> {
 }
 
 #[cfg(test)]
+// The float inputs are the ones given to the agent, not approximations.
+#[allow(clippy::approx_constant)]
 mod tests {
     use super::*;
     use crate::template::value::decode_json;
@@ -1475,8 +1499,11 @@ mod tests {
                 ),
             ],
         )));
-        assert_eq!(sprintf("%v", &[st.clone()]), "&{x 0 <nil>}");
-        assert_eq!(sprintf("%+v", &[st.clone()]), "&{A:x B:0 C:<nil>}");
+        assert_eq!(sprintf("%v", std::slice::from_ref(&st)), "&{x 0 <nil>}");
+        assert_eq!(
+            sprintf("%+v", std::slice::from_ref(&st)),
+            "&{A:x B:0 C:<nil>}"
+        );
         assert_eq!(sprintf("%T", &[st]), "*dependency.Secret");
     }
 

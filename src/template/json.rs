@@ -130,6 +130,23 @@ pub fn write_json_string(out: &mut String, text: &str, escape_html: bool) {
     out.push('"');
 }
 
+/// Appends a Go string that is not UTF-8 as a JSON string: Go writes each
+/// byte that does not start a valid character as `\ufffd`.
+pub fn write_json_bytes(out: &mut String, bytes: &[u8], escape_html: bool) {
+    let mut text = String::new();
+    out.push('"');
+    for chunk in bytes.utf8_chunks() {
+        text.clear();
+        write_json_string(&mut text, chunk.valid(), escape_html);
+        // Drop the quotes the string writer added.
+        out.push_str(&text[1..text.len() - 1]);
+        for _ in chunk.invalid() {
+            out.push_str("\\ufffd");
+        }
+    }
+    out.push('"');
+}
+
 /// How an escaped character is written.
 enum Escape {
     /// A fixed escape such as `\n` or `\u2028`.
@@ -184,12 +201,17 @@ impl Encoder<'_> {
             Value::Bool(b) => self.out.push_str(if *b { "true" } else { "false" }),
             Value::Number(text) => self.number(text)?,
             Value::String(text) => write_json_string(self.out, text, self.style.escape_html),
+            Value::Bytes(bytes) => write_json_bytes(self.out, bytes, self.style.escape_html),
             Value::List(items) => self.list(items)?,
+            Value::Strings(items) => {
+                let items: Vec<Value> = items.iter().cloned().map(Value::String).collect();
+                self.list(&items)?;
+            }
             Value::Map(members) => self.map(members)?,
-            Value::Int(i) => push_display(self.out, i),
+            Value::Int(i) | Value::Int64(i) => push_display(self.out, i),
             Value::Uint(u) => push_display(self.out, u),
             Value::Float(f) => self.float(*f)?,
-            Value::NilMap => self.out.push_str("null"),
+            Value::NilMap | Value::NilStrings => self.out.push_str("null"),
             Value::Struct(s) => match &s.fields {
                 None => self.out.push_str("null"),
                 Some(fields) => self.fields(fields)?,

@@ -3,6 +3,7 @@
 //! agent does. [`engine`] is the entry point; [`value`] the data model.
 
 pub mod builtins;
+pub mod ctfuncs;
 pub mod decode;
 pub mod engine;
 pub mod error;
@@ -11,6 +12,8 @@ pub mod exec;
 mod exec_tests;
 pub mod float;
 pub mod funcs;
+#[cfg(test)]
+mod fuzz_tests;
 pub mod gofmt;
 pub mod json;
 pub mod lex;
@@ -21,3 +24,4 @@ pub mod quote;
 pub mod secret;
 pub mod slot;
 pub mod value;
+pub mod yaml;

@@ -49,11 +49,11 @@ pub fn parse(text: &str, kind: ItemKind) -> Result<Number, String> {
         }
         _ => {}
     }
-    if let Some(imag) = text.strip_suffix('i') {
-        if parse_float(imag).is_some() {
-            n.is_complex = true;
-            return Ok(n);
-        }
+    if let Some(imag) = text.strip_suffix('i')
+        && parse_float(imag).is_some()
+    {
+        n.is_complex = true;
+        return Ok(n);
     }
     let u = parse_uint(text);
     if let Some(u) = u {
@@ -76,7 +76,7 @@ pub fn parse(text: &str, kind: ItemKind) -> Result<Number, String> {
             return Err(format!("integer overflow: {}", quote::quote(text, false)));
         }
         n.float = Some(f);
-        if f.fract() == 0.0 && f >= -9.223_372_036_854_776e18 && f < 9.223_372_036_854_776e18 {
+        if f.fract() == 0.0 && (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&f) {
             n.int = Some(f as i64);
         }
         if f.fract() == 0.0 && (0.0..1.844_674_407_370_955_2e19).contains(&f) {

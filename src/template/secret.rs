@@ -135,6 +135,39 @@ pub const AUTH_TYPE: &str = "dependency.SecretAuth";
 /// Go type of its `WrapInfo` field.
 pub const WRAP_INFO_TYPE: &str = "dependency.SecretWrapInfo";
 
+/// Field names of the struct types a template can meet, in declaration
+/// order; a nil pointer still knows which fields its type has.
+pub fn struct_fields(type_name: &str) -> Option<&'static [&'static str]> {
+    match type_name {
+        SECRET_TYPE => Some(&[
+            "RequestID",
+            "LeaseID",
+            "LeaseDuration",
+            "Renewable",
+            "Data",
+            "Warnings",
+            "Auth",
+            "WrapInfo",
+        ]),
+        AUTH_TYPE => Some(&[
+            "ClientToken",
+            "Accessor",
+            "Policies",
+            "Metadata",
+            "LeaseDuration",
+            "Renewable",
+        ]),
+        WRAP_INFO_TYPE => Some(&["Token", "TTL", "CreationTime", "WrappedAccessor"]),
+        _ => None,
+    }
+}
+
+/// What `secret` returns for a write Vault answered with no content (204):
+/// a nil `*dependency.Secret`, false in `with`, `<nil>` when printed.
+pub fn secret_without_content() -> Value {
+    Value::Struct(Box::new(GoStruct::nil(SECRET_TYPE)))
+}
+
 /// Builds the `*dependency.Secret` a template sees from a decoded Vault
 /// response (`{"request_id":..., "data":{...}, ...}`): `.Data` is the
 /// response's `data` when it has members and a nil map otherwise; the
@@ -243,16 +276,17 @@ fn bool_field(m: &BTreeMap<String, Value>, key: &str) -> bool {
 
 fn string_list(v: Option<&Value>) -> Value {
     match v {
-        Some(Value::List(items)) => Value::List(
+        Some(Value::List(items)) if !items.is_empty() => Value::Strings(
             items
                 .iter()
                 .filter_map(|i| match i {
-                    Value::String(s) => Some(Value::String(s.clone())),
+                    Value::String(s) => Some(s.clone()),
                     _ => None,
                 })
                 .collect(),
         ),
-        _ => Value::List(Vec::new()),
+        // consul-template copies only non-empty lists: nil otherwise.
+        _ => Value::NilStrings,
     }
 }
 

@@ -20,12 +20,26 @@ pub enum Value {
     Number(String),
     /// A `string`.
     String(String),
+    /// A `string` whose bytes are not UTF-8 (`base64Decode` of binary
+    /// data). It is written to the output as is; most functions refuse it.
+    Bytes(Vec<u8>),
     /// A `[]interface{}`.
     List(Vec<Value>),
+    /// A `[]string` (`split`, `secrets`, a secret's `Warnings`): prints and
+    /// encodes like a list of strings, but Go keeps the two types apart
+    /// (`join` takes only `[]string`).
+    Strings(Vec<String>),
+    /// A nil `[]string`: prints `[]` but encodes as JSON `null` (a secret's
+    /// `Warnings` when there were none).
+    NilStrings,
     /// A `map[string]interface{}`; Go prints and encodes it in key order.
     Map(BTreeMap<String, Value>),
     /// An `int` (Go's `int` is 64 bits on the platforms that matter).
     Int(i64),
+    /// An `int64`, as `parseInt` and `json.Number.Int64` return; it prints
+    /// like an `int` but its type name differs and it is not an `int`
+    /// argument.
+    Int64(i64),
     /// A `uint64`.
     Uint(u64),
     /// A `float64`.
@@ -75,6 +89,15 @@ impl GoStruct {
 }
 
 impl Value {
+    /// A Go string from bytes: [`Value::String`] when they are UTF-8,
+    /// [`Value::Bytes`] otherwise.
+    pub fn from_bytes(bytes: Vec<u8>) -> Value {
+        match String::from_utf8(bytes) {
+            Ok(text) => Value::String(text),
+            Err(e) => Value::Bytes(e.into_bytes()),
+        }
+    }
+
     /// Whether this is a nil interface.
     pub fn is_nil(&self) -> bool {
         matches!(self, Value::Nil)
@@ -85,6 +108,7 @@ impl Value {
     pub fn node_count(&self) -> u64 {
         match self {
             Value::List(items) => 1 + items.iter().map(Value::node_count).sum::<u64>(),
+            Value::Strings(items) => 1 + items.len() as u64,
             Value::Map(members) => 1 + members.values().map(Value::node_count).sum::<u64>(),
             Value::Struct(s) => {
                 1 + s
@@ -104,10 +128,12 @@ impl Value {
             Value::Nil => "<nil>".into(),
             Value::Bool(_) => "bool".into(),
             Value::Number(_) => "json.Number".into(),
-            Value::String(_) => "string".into(),
+            Value::String(_) | Value::Bytes(_) => "string".into(),
             Value::List(_) => "[]interface {}".into(),
+            Value::Strings(_) | Value::NilStrings => "[]string".into(),
             Value::Map(_) | Value::NilMap => "map[string]interface {}".into(),
             Value::Int(_) => "int".into(),
+            Value::Int64(_) => "int64".into(),
             Value::Uint(_) => "uint64".into(),
             Value::Float(_) => "float64".into(),
             Value::Struct(s) => format!("*{}", s.type_name),
@@ -138,9 +164,16 @@ pub fn write_v(out: &mut String, value: &Value) {
         Value::Nil => out.push_str("<nil>"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Number(text) | Value::String(text) => out.push_str(text),
+        // Text output cannot hold these bytes; the engine writes them raw.
+        Value::Bytes(bytes) => out.push_str(&String::from_utf8_lossy(bytes)),
         Value::List(items) => write_list_v(out, items),
+        Value::Strings(items) => {
+            out.push('[');
+            out.push_str(&items.join(" "));
+            out.push(']');
+        }
         Value::Map(members) => write_map_v(out, members),
-        Value::Int(i) => push_display(out, i),
+        Value::Int(i) | Value::Int64(i) => push_display(out, i),
         Value::Uint(u) => push_display(out, u),
         Value::Float(f) => float::write_go_g(out, *f),
         Value::Struct(s) => {
@@ -150,6 +183,7 @@ pub fn write_v(out: &mut String, value: &Value) {
             write_struct_v(out, s);
         }
         Value::NilMap => out.push_str("map[]"),
+        Value::NilStrings => out.push_str("[]"),
     }
 }
 

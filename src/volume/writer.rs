@@ -95,15 +95,27 @@ pub fn write_generation(root: &Path, files: &[FileContent], owner: Owner) -> Res
 
     let generation = new_generation_name();
     let generation_dir = root.join(&generation);
-    if let Err(error) = fill_generation(
-        &generation_dir,
-        current.as_deref(),
-        &by_path,
-        &changed,
-        owner,
-    ) {
+    let fill = || {
+        fill_generation(
+            &generation_dir,
+            current.as_deref(),
+            &by_path,
+            &changed,
+            owner,
+        )
+    };
+    if let Err(error) = fill() {
         let _ = fs::remove_dir_all(&generation_dir);
-        return Err(error);
+        if !is_out_of_space(&error) {
+            return Err(error);
+        }
+        // Generations kept for readers filled the tmpfs: keep only the
+        // current one and try once more.
+        prune_all_but(root, current.as_deref())?;
+        if let Err(error) = fill() {
+            let _ = fs::remove_dir_all(&generation_dir);
+            return Err(error);
+        }
     }
     switch_data_link(root, &generation)?;
     link_top_level(root, by_path.keys())?;
@@ -270,16 +282,67 @@ fn link_top_level<'a>(root: &Path, paths: impl Iterator<Item = &'a PathBuf>) -> 
     Ok(())
 }
 
-/// Keeps the new generation and the one just replaced; removes older ones.
-fn remove_old_generations(root: &Path, current: &str, previous: Option<&Path>) -> Result<()> {
+/// A replaced generation stays this long, so a reader that resolved
+/// `..data` just before a switch can still open its file.
+const GRACE_NANOS: u128 = 10_000_000_000;
+/// But never more generations than this, so a burst of switches cannot fill
+/// the tmpfs.
+const MAX_GENERATIONS: usize = 64;
+
+fn is_out_of_space(error: &Error) -> bool {
+    matches!(error, Error::Io { source, .. } if source.raw_os_error() == Some(nix::libc::ENOSPC))
+}
+
+/// Removes every generation except `keep`.
+fn prune_all_but(root: &Path, keep: Option<&Path>) -> Result<()> {
     for entry in fs::read_dir(root).map_err(|e| Error::io("list", root, e))? {
-        let entry = entry.map_err(|e| Error::io("list", root, e))?;
-        let name = entry.file_name();
-        let is_generation = name.to_string_lossy().starts_with(GENERATION_PREFIX);
-        let keep = name == current || previous.is_some_and(|p| p.file_name() == Some(&name));
-        if is_generation && !keep {
-            fs::remove_dir_all(entry.path()).map_err(|e| Error::io("remove", entry.path(), e))?;
+        let path = entry.map_err(|e| Error::io("list", root, e))?.path();
+        let is_generation = path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with(GENERATION_PREFIX));
+        if is_generation && Some(path.as_path()) != keep {
+            fs::remove_dir_all(&path).map_err(|e| Error::io("remove", &path, e))?;
         }
+    }
+    Ok(())
+}
+
+/// `..gen-<nanos>-<counter>` -> (nanos, counter), the order of creation.
+fn generation_stamp(name: &str) -> Option<(u128, u64)> {
+    let (nanos, counter) = name.strip_prefix(GENERATION_PREFIX)?.split_once('-')?;
+    Some((nanos.parse().ok()?, counter.parse().ok()?))
+}
+
+/// Removes generations replaced more than the grace period ago (a
+/// generation is replaced when its successor is created), keeping the
+/// current one and the one it replaced, and at most [`MAX_GENERATIONS`].
+fn remove_old_generations(root: &Path, current: &str, previous: Option<&Path>) -> Result<()> {
+    let mut generations: Vec<((u128, u64), std::ffi::OsString)> = Vec::new();
+    for entry in fs::read_dir(root).map_err(|e| Error::io("list", root, e))? {
+        let name = entry.map_err(|e| Error::io("list", root, e))?.file_name();
+        let text = name.to_string_lossy();
+        if text.starts_with(GENERATION_PREFIX) {
+            generations.push((generation_stamp(&text).unwrap_or((0, 0)), name.clone()));
+        }
+    }
+    generations.sort();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let count = generations.len();
+    for (index, (_, name)) in generations.iter().enumerate() {
+        let pinned = name == current || previous.is_some_and(|p| p.file_name() == Some(name));
+        let replaced_at = generations
+            .get(index + 1)
+            .map_or(now, |((nanos, _), _)| *nanos);
+        let in_grace = now.saturating_sub(replaced_at) < GRACE_NANOS;
+        let within_cap = count - index <= MAX_GENERATIONS;
+        if pinned || (in_grace && within_cap) {
+            continue;
+        }
+        let path = root.join(name);
+        fs::remove_dir_all(&path).map_err(|e| Error::io("remove", &path, e))?;
     }
     Ok(())
 }
@@ -374,29 +437,61 @@ mod tests {
         assert!(matches!(outcome, WriteOutcome::Switched { .. }));
     }
 
-    #[test]
-    fn removed_files_disappear_and_the_previous_generation_is_kept_once() {
-        let dir = tempfile::tempdir().unwrap();
-        write_generation(
-            dir.path(),
-            &[file("a", "1", 0o644), file("b", "1", 0o644)],
-            me(),
-        )
-        .unwrap();
-        write_generation(dir.path(), &[file("a", "2", 0o644)], me()).unwrap();
-        write_generation(dir.path(), &[file("a", "3", 0o644)], me()).unwrap();
-        assert!(!dir.path().join("b").exists());
-        let generations = fs::read_dir(dir.path())
+    fn generations(dir: &Path) -> usize {
+        fs::read_dir(dir)
             .unwrap()
             .filter(|e| {
-                e.as_ref()
-                    .unwrap()
-                    .file_name()
-                    .to_string_lossy()
-                    .starts_with(GENERATION_PREFIX)
+                let name = e.as_ref().unwrap().file_name();
+                name.to_string_lossy().starts_with(GENERATION_PREFIX)
             })
-            .count();
-        assert_eq!(generations, 2);
+            .count()
+    }
+
+    #[test]
+    fn removed_files_disappear() {
+        let dir = tempfile::tempdir().unwrap();
+        let both = [file("a", "1", 0o644), file("b", "1", 0o644)];
+        write_generation(dir.path(), &both, me()).unwrap();
+        write_generation(dir.path(), &[file("a", "2", 0o644)], me()).unwrap();
+        assert!(!dir.path().join("b").exists());
+        assert!(!dir.path().join("..data/b").exists());
+    }
+
+    #[test]
+    fn recently_replaced_generations_stay_up_to_the_cap() {
+        let dir = tempfile::tempdir().unwrap();
+        for n in 0..MAX_GENERATIONS + 4 {
+            write_generation(dir.path(), &[file("a", &n.to_string(), 0o644)], me()).unwrap();
+        }
+        assert_eq!(generations(dir.path()), MAX_GENERATIONS);
+    }
+
+    #[test]
+    fn a_full_tmpfs_drops_kept_generations_instead_of_failing() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("mnt");
+        crate::volume::ensure_tmpfs(&root, 64 << 10).expect("mount (needs root)");
+        let big = "x".repeat(20 << 10);
+        let result = (0..10).try_for_each(|n| {
+            write_generation(&root, &[file("f", &format!("{n}{big}"), 0o644)], me()).map(drop)
+        });
+        let content = fs::read_to_string(root.join("f"));
+        crate::volume::teardown(&root).unwrap();
+        result.expect("every write fits once old generations go");
+        assert!(content.unwrap().starts_with('9'));
+    }
+
+    #[test]
+    fn generations_replaced_long_ago_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        for ancient in ["..gen-1-0", "..gen-2-0"] {
+            fs::create_dir(dir.path().join(ancient)).unwrap();
+        }
+        write_generation(dir.path(), &[file("a", "1", 0o644)], me()).unwrap();
+        write_generation(dir.path(), &[file("a", "2", 0o644)], me()).unwrap();
+        // gen-1 was replaced (by gen-2) long ago; gen-2 only just now.
+        assert!(!dir.path().join("..gen-1-0").exists());
+        assert!(dir.path().join("..gen-2-0").exists());
     }
 
     #[test]
@@ -443,6 +538,8 @@ mod tests {
         };
         for n in 1..=300 {
             write_generation(&root, &[file("c.json", &body(n), 0o644)], me()).unwrap();
+            // Far faster than any refresh, yet paced so the reader gets turns.
+            std::thread::sleep(std::time::Duration::from_millis(1));
         }
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         assert!(reader.join().unwrap() > 0);
