@@ -250,18 +250,39 @@ impl ContentBuilder {
         token: &VaultToken,
         fetched: &mut FetchedSet,
     ) -> Result<(Vec<FileContent>, BTreeSet<SecretRequest>)> {
+        self.build_with(recipe, token, fetched, |request| async move {
+            self.fetch(target, token, &request).await
+        })
+        .await
+    }
+
+    /// [`ContentBuilder::build`] with the caller's way of fetching one
+    /// request (e.g. shared with other volumes of the identity).
+    pub async fn build_with<F, Fut>(
+        &self,
+        recipe: &Recipe,
+        token: &VaultToken,
+        fetched: &mut FetchedSet,
+        fetch: F,
+    ) -> Result<(Vec<FileContent>, BTreeSet<SecretRequest>)>
+    where
+        F: Fn(SecretRequest) -> Fut,
+        Fut: std::future::Future<Output = Result<(Value, Fetched)>>,
+    {
         const MAX_ROUNDS: usize = 10;
         for _ in 0..MAX_ROUNDS {
             let missing = match recipe.render(&fetched.secrets, token)? {
                 RenderPass::Done { files, used } => return Ok((files, used)),
                 RenderPass::Missing(missing) => missing,
             };
-            let answers =
-                futures_util::future::try_join_all(missing.into_iter().map(|request| async move {
-                    let (value, meta) = self.fetch(target, token, &request).await?;
+            let answers = futures_util::future::try_join_all(missing.into_iter().map(|request| {
+                let answer = fetch(request.clone());
+                async move {
+                    let (value, meta) = answer.await?;
                     Ok::<_, Error>((request, value, meta))
-                }))
-                .await?;
+                }
+            }))
+            .await?;
             for (request, value, meta) in answers {
                 fetched.insert(request, value, meta);
             }

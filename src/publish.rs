@@ -165,9 +165,14 @@ impl Publisher {
                 .token_for_publish(&session, &plan, &vault_target, &context.token)
                 .await?;
             fresh_login |= fresh;
+            let identity = self.refresher.identity(&plan, &vault_target, &context.pod);
+            let fetch = |request| {
+                self.refresher
+                    .publish_fetch(&identity, &vault_target, &token, request, started)
+            };
             match self
                 .content
-                .build(&recipe, &vault_target, &token, &mut fetched)
+                .build_with(&recipe, &token, &mut fetched, fetch)
                 .await
             {
                 Ok((files, _used)) => break files,

@@ -223,6 +223,45 @@ impl Refresher {
         Ok((token, true))
     }
 
+    /// Fetches `request` for a publish that started at `since`: a lease-free
+    /// read of the same path by the same identity that ran after `since`
+    /// (a burst of Pods) serves this one too; anything else is fetched.
+    pub async fn publish_fetch(
+        &self,
+        identity: &IdentityKey,
+        target: &Target,
+        token: &VaultToken,
+        request: SecretRequest,
+        since: Instant,
+    ) -> Result<(Value, Fetched)> {
+        let content = &self.inner.content;
+        if request.kind != crate::template::secret::RequestKind::Read {
+            return content.fetch(target, token, &request).await;
+        }
+        let slot = self.shared_slot(identity, &request);
+        let _turn = slot.gate.lock().await;
+        let fresh = lock(&slot.read).clone().filter(|s| s.fetched.at >= since);
+        if let Some(shared) = fresh {
+            return Ok((shared.value, shared.fetched));
+        }
+        let (value, fetched) = content.fetch(target, token, &request).await?;
+        if !fetched.lease.is_leased() {
+            let mut read = lock(&slot.read);
+            let jitter = read.as_ref().map_or_else(unit_random, |s| s.jitter);
+            *read = Some(SharedRead {
+                value: value.clone(),
+                fetched: fetched.clone(),
+                jitter,
+            });
+        }
+        Ok((value, fetched))
+    }
+
+    /// The identity of a Plan's volume, as sessions and shared reads key it.
+    pub fn identity(&self, plan: &Plan, target: &Target, pod: &PodRef) -> IdentityKey {
+        IdentityKey::new(plan, target, pod, &self.inner.audience)
+    }
+
     /// Forgets a session's token (Vault refused it), so the next use logs in.
     pub async fn drop_token(&self, key: &SessionKey) {
         self.session(key).lock().await.token = None;
