@@ -54,7 +54,7 @@ impl Recipe {
     /// Parses every file's template. `env` is what `env` and friends see:
     /// the Pod's, never the node's.
     pub fn new(plan: &Plan, env: BTreeMap<String, String>) -> Result<Recipe> {
-        let funcs = functions();
+        let funcs = Funcs::standard();
         let mut files = Vec::with_capacity(plan.files.len());
         for spec in &plan.files {
             let (left, right) = spec.source.delimiters();
@@ -121,12 +121,6 @@ impl Recipe {
         }
         Ok(RenderPass::Done { files, used })
     }
-}
-
-/// The functions templates may call: `secret`, `secrets` and the
-/// consul-template functions the driver serves.
-pub fn functions() -> Funcs {
-    Funcs::standard()
 }
 
 /// A template's own message already says where (`template: :3:7: ...`);
@@ -364,22 +358,6 @@ impl ContentBuilder {
 /// `https://Vault:8200/` and `https://vault:8200` are the same address.
 pub fn normalise_addr(address: &str) -> String {
     address.trim().trim_end_matches('/').to_ascii_lowercase()
-}
-
-/// The environment a Pod's templates see (`env "POD_NAME"`): the Pod's
-/// identity, nothing from the node.
-pub fn pod_env(
-    namespace: &str,
-    name: &str,
-    uid: &str,
-    service_account: &str,
-) -> BTreeMap<String, String> {
-    BTreeMap::from([
-        ("NAMESPACE".to_string(), namespace.to_string()),
-        ("POD_NAME".to_string(), name.to_string()),
-        ("POD_UID".to_string(), uid.to_string()),
-        ("SERVICE_ACCOUNT".to_string(), service_account.to_string()),
-    ])
 }
 
 #[cfg(test)]

@@ -163,7 +163,7 @@ impl KubeClient {
     }
 
     /// Posts an Event on the Pod (`core/v1`), attributed to this driver and node.
-    pub async fn post_event(&self, pod: &Pod, event: &PodEvent) -> Result<(), KubeError> {
+    pub async fn post_event(&self, pod: &Pod, event: &PodEvent) -> Result<String, KubeError> {
         let namespace = &pod.metadata.namespace;
         let what = format!("event on pod {namespace}/{}", pod.metadata.name);
         let now = rfc3339_now();
@@ -199,6 +199,44 @@ impl KubeClient {
         let response = self
             .authorized(self.http.post(url))
             .json(&body)
+            .send()
+            .await
+            .map_err(|e| unavailable(&what, &e))?;
+        match response.status().as_u16() {
+            200..=299 => {
+                let created: serde_json::Value = response.json().await.unwrap_or_default();
+                Ok(created["metadata"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string())
+            }
+            status @ (401 | 403) => Err(KubeError::Refused { status, what }),
+            status => Err(KubeError::Unavailable {
+                what,
+                reason: format!("HTTP {status}"),
+            }),
+        }
+    }
+
+    /// Bumps `count` and `lastTimestamp` of an event posted before.
+    pub async fn patch_event_count(
+        &self,
+        namespace: &str,
+        name: &str,
+        count: u32,
+    ) -> Result<(), KubeError> {
+        let what = format!("event {namespace}/{name}");
+        let url = format!(
+            "{}/api/v1/namespaces/{}/events/{}",
+            self.base,
+            path_segment(namespace),
+            path_segment(name)
+        );
+        let body = serde_json::json!({"count": count, "lastTimestamp": rfc3339_now()});
+        let response = self
+            .authorized(self.http.patch(url))
+            .header("content-type", "application/merge-patch+json")
+            .body(body.to_string())
             .send()
             .await
             .map_err(|e| unavailable(&what, &e))?;

@@ -7,6 +7,7 @@ pub mod config;
 pub mod content;
 pub mod csi;
 pub mod error;
+pub mod events;
 pub mod gopath;
 pub mod inject;
 pub mod kube;

@@ -6,10 +6,11 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use crate::config::VaultArgs;
-use crate::content::{ContentBuilder, FetchedSet, Recipe, pod_env};
+use crate::content::{ContentBuilder, FetchedSet, Recipe};
 use crate::error::{Error, Result};
 use crate::inject::{self, Defaults};
 use crate::pod::Pod;
+use crate::template::library::pod_env;
 use crate::vault::{VaultClient, VaultToken};
 use crate::volume::writer::{self, Owner, WriteOutcome};
 

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use crate::content::{ContentBuilder, FetchedSet, Recipe, pod_env};
+use crate::content::{ContentBuilder, FetchedSet, Recipe};
 use crate::csi::context::{PodRef, PublishContext};
 use crate::error::{Error, Result};
 use crate::inject::{self, Defaults, Plan};
@@ -24,6 +24,7 @@ use crate::kube::{KubeClient, PodEvent};
 use crate::pod::Pod;
 use crate::refresh::{Condition, NewVolume, Refresher};
 use crate::state::{StateDir, VolumeRecord};
+use crate::template::library::pod_env;
 use crate::vault::ErrorKind;
 use crate::volume::{self, writer};
 

@@ -6,17 +6,17 @@ mod support;
 
 use support::agent::render_with_agent;
 use support::{fixture, unique};
-use vault_csi_driver::content::functions;
 use vault_csi_driver::inject::DefaultFormat;
 use vault_csi_driver::template::decode::decode_json;
 use vault_csi_driver::template::engine::{Options, Template};
+use vault_csi_driver::template::funcs::Funcs;
 use vault_csi_driver::template::secret::{
     RequestKind, SecretRequest, Secrets, secret_from_response,
 };
 
 /// The driver's rendering of `text`, with `body` as the answer to `request`.
 fn ours(text: &str, request: &SecretRequest, body: &str) -> String {
-    let funcs = functions();
+    let funcs = Funcs::standard();
     let options = Options::default();
     let template = Template::parse(text, &funcs, &options).expect("parses");
     let mut secrets = Secrets::new();

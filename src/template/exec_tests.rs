@@ -649,7 +649,7 @@ fn env_reads_the_pod_environment_only() {
 fn node_access_functions_are_refused_when_called() {
     let e = err("{{ file \"/etc/passwd\" }}");
     assert!(
-        e.contains("error calling file: file is not available"),
+        e.contains("error calling file: file: reading files on the node is not allowed"),
         "{e}"
     );
 }

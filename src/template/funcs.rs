@@ -174,12 +174,13 @@ impl Funcs {
         Funcs::default()
     }
 
-    /// The functions this engine provides: `secret` and the consul-template
-    /// functions of [`ctfuncs`](super::ctfuncs).
+    /// Every function a template may call: `secret`, `secrets` and the
+    /// consul-template library (`env` reads [`Ctx::env`], the Pod's).
     pub fn standard() -> Funcs {
         let mut funcs = Funcs::new();
         funcs.insert("secret", secret_func());
-        super::ctfuncs::register(&mut funcs);
+        funcs.insert("secrets", secrets_func());
+        super::library::register(&mut funcs);
         funcs
     }
 
@@ -261,6 +262,44 @@ impl Ctx<'_> {
         *self.budget -= units;
         Ok(())
     }
+}
+
+/// consul-template's `secrets "path"`: the keys under a path (a LIST),
+/// sorted; nil while the answer is missing.
+fn secrets_func() -> Func {
+    Func::new(&[Param::String], |ctx, args| {
+        let path = match &args[0] {
+            Value::String(s) => s.as_str(),
+            _ => "",
+        };
+        if path.is_empty() {
+            return Ok(Value::NilStrings);
+        }
+        let request =
+            SecretRequest::with_args(RequestKind::List, path, &[]).map_err(FuncError::new)?;
+        if request.path.is_empty() {
+            return Err(FuncError::new("vault.list: invalid format: \"\""));
+        }
+        Ok(match ctx.dependency(request) {
+            Some(Value::List(items)) => {
+                let mut keys: Vec<String> = items
+                    .iter()
+                    .filter_map(|i| match i {
+                        Value::String(s) => Some(s.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                keys.sort();
+                if keys.is_empty() {
+                    Value::NilStrings
+                } else {
+                    Value::Strings(keys)
+                }
+            }
+            Some(other) => other,
+            None => Value::NilStrings,
+        })
+    })
 }
 
 /// consul-template's `secret "path" ["k=v" ...]`: a read, or a write when

@@ -3,7 +3,6 @@
 //! agent does. [`engine`] is the entry point; [`value`] the data model.
 
 pub mod builtins;
-pub mod ctfuncs;
 pub mod decode;
 pub mod engine;
 pub mod error;
@@ -17,6 +16,7 @@ mod fuzz_tests;
 pub mod gofmt;
 pub mod json;
 pub mod lex;
+pub mod library;
 pub mod limits;
 pub mod number;
 pub mod parse;
@@ -24,4 +24,3 @@ pub mod quote;
 pub mod secret;
 pub mod slot;
 pub mod value;
-pub mod yaml;

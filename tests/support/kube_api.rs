@@ -375,6 +375,9 @@ async fn handle(
         }
         (&Method::GET, ["api", "v1", "namespaces", ns, "pods", name]) => get_pod(&state, ns, name),
         (&Method::POST, ["api", "v1", "namespaces", ns, "events"]) => post_event(&state, ns, &body),
+        (&Method::PATCH, ["api", "v1", "namespaces", ns, "events", name]) => {
+            patch_event(&state, ns, name, &body)
+        }
         _ => failure(
             StatusCode::NOT_FOUND,
             "NotFound",
@@ -489,6 +492,28 @@ fn post_event(state: &State, ns: &str, body: &[u8]) -> Response<Full<Bytes>> {
     }
     state.lock().events.push(event.clone());
     respond(StatusCode::CREATED, &event)
+}
+
+/// A JSON merge patch of a recorded event (the API's `PATCH` with
+/// `application/merge-patch+json`).
+fn patch_event(state: &State, ns: &str, name: &str, body: &[u8]) -> Response<Full<Bytes>> {
+    let Ok(Value::Object(patch)) = serde_json::from_slice::<Value>(body) else {
+        return failure(StatusCode::BAD_REQUEST, "BadRequest", "invalid merge patch");
+    };
+    let mut inner = state.lock();
+    let Some(event) = inner
+        .events
+        .iter_mut()
+        .find(|e| e["metadata"]["name"] == name && e["metadata"]["namespace"] == ns)
+    else {
+        return failure(StatusCode::NOT_FOUND, "NotFound", "events not found");
+    };
+    for (key, value) in patch {
+        event[key] = value;
+    }
+    let event = event.clone();
+    drop(inner);
+    respond(StatusCode::OK, &event)
 }
 
 /// A Pod object as the API returns it, with a Vault CSI volume mounted at
