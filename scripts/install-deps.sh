@@ -12,6 +12,13 @@ if ! command -v bao >/dev/null 2>&1 || ! bao version 2>/dev/null | grep -q "v${B
 fi
 command -v bao >/dev/null || { echo "bao is not on PATH after pip install; add pip's bin dir to PATH" >&2; exit 1; }
 
+# Manifest checks: the Kubernetes schemas (offline) and a security scanner.
+if ! python3 -c 'import kubernetes_validate' 2>/dev/null || ! command -v checkov >/dev/null 2>&1; then
+  echo "installing kubernetes-validate and checkov (pip)"
+  python3 -m pip install --quiet --disable-pip-version-check "kubernetes-validate==1.37.0" "checkov==3.3.30"
+  hash -r
+fi
+
 if command -v rustup >/dev/null 2>&1; then
   rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
   rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt

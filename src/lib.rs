@@ -22,5 +22,6 @@ pub mod template;
 pub mod timefmt;
 pub mod vault;
 pub mod volume;
+pub mod webhook;
 
 pub use error::{Error, Result};

@@ -14,6 +14,7 @@ use vault_csi_driver::publish::{PublishSettings, Publisher};
 use vault_csi_driver::refresh::Refresher;
 use vault_csi_driver::state::StateDir;
 use vault_csi_driver::vault::VaultClient;
+use vault_csi_driver::webhook::WebhookArgs;
 
 /// Kubernetes CSI node driver serving Vault/OpenBao secrets as files on tmpfs.
 #[derive(Debug, Parser)]
@@ -29,6 +30,8 @@ enum Command {
     Serve(ServeArgs),
     /// Render what a Pod's volume would hold into a directory, without kubelet.
     Render(RenderArgs),
+    /// Serve the admission webhook that gives Pods with injector annotations their CSI volumes.
+    Webhook(WebhookArgs),
 }
 
 fn init_logging(format: LogFormat, default_level: &str) {
@@ -111,10 +114,18 @@ async fn render(args: RenderArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn webhook(args: WebhookArgs) -> anyhow::Result<()> {
+    init_logging(args.log_format, "info");
+    vault_csi_driver::webhook::run(&args, shutdown_signal())
+        .await
+        .context("admission webhook")
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Serve(args) => serve(args).await,
         Command::Render(args) => render(args).await,
+        Command::Webhook(args) => webhook(args).await,
     }
 }

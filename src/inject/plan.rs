@@ -454,3 +454,51 @@ fn check_conflicts(files: &[PlacedFile], token_file: bool) -> Result<(), PlanErr
     }
     Ok(())
 }
+
+/// Whether the annotations ask for injection: `agent-inject` read as a Go
+/// boolean, absent or blank meaning no.
+///
+/// # Errors
+///
+/// [`PlanError::InvalidBool`] when `agent-inject` is not a boolean.
+pub fn selected(annotations: &BTreeMap<String, String>) -> Result<bool, PlanError> {
+    Ok(Annotations(annotations)
+        .bool(keys::INJECT)?
+        .unwrap_or(false))
+}
+
+/// The global `secret-volume-path`, cleaned, or [`DEFAULT_SECRET_VOLUME_PATH`].
+pub fn global_secret_volume_path(annotations: &BTreeMap<String, String>) -> String {
+    path::clean(
+        Annotations(annotations)
+            .scalar(keys::SECRET_VOLUME_PATH)
+            .unwrap_or(DEFAULT_SECRET_VOLUME_PATH),
+    )
+}
+
+/// The cleaned container paths where the Pod expects a volume, from its
+/// annotations alone (before any volume exists): the secret-volume-path of
+/// every NAME that has a file, and the global one when the token file is
+/// asked for. Empty when nothing would be written.
+///
+/// # Errors
+///
+/// The same errors [`plan`] gives for a bad NAME or per-secret value.
+pub fn secret_volume_paths(
+    annotations: &BTreeMap<String, String>,
+) -> Result<BTreeSet<String>, PlanError> {
+    let ann = Annotations(annotations);
+    let global_path = global_secret_volume_path(annotations);
+    let mut paths = BTreeSet::new();
+    for (raw, defining_key) in secret_names(&ann)? {
+        // The default format only shapes the template text, not where it goes.
+        let e = entry(&ann, raw, defining_key, DefaultFormat::Map, &global_path)?;
+        if e.file.is_some() {
+            paths.insert(e.mount_path);
+        }
+    }
+    if ann.bool(keys::INJECT_TOKEN)?.unwrap_or(false) {
+        paths.insert(global_path);
+    }
+    Ok(paths)
+}
