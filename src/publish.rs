@@ -19,6 +19,7 @@ use std::time::Instant;
 use crate::content::{ContentBuilder, FetchedSet, Recipe};
 use crate::csi::context::{PodRef, PublishContext};
 use crate::error::{Error, Result};
+use crate::events::EventRecorder;
 use crate::inject::{self, Defaults, Plan};
 use crate::kube::{KubeClient, PodEvent};
 use crate::pod::Pod;
@@ -42,6 +43,7 @@ pub struct PublishSettings {
 pub struct Publisher {
     settings: PublishSettings,
     kube: KubeClient,
+    events: EventRecorder,
     content: ContentBuilder,
     refresher: Refresher,
     state: StateDir,
@@ -70,6 +72,7 @@ impl Publisher {
         }
         Ok(Self {
             settings,
+            events: EventRecorder::new(kube.clone()),
             kube,
             content,
             refresher,
@@ -242,23 +245,16 @@ impl Publisher {
         for message in &messages {
             tracing::warn!(warning = %message, "annotation not served");
         }
-        if messages.is_empty() {
-            return;
-        }
-        let kube = self.kube.clone();
-        let pod = pod.clone();
-        tokio::spawn(async move {
-            for message in messages {
-                let event = PodEvent {
+        for message in messages {
+            self.events.record(
+                pod,
+                PodEvent {
                     kind: "Warning",
                     reason: "IgnoredAnnotation".into(),
                     message,
-                };
-                if let Err(error) = kube.post_event(&pod, &event).await {
-                    tracing::warn!(%error, "could not post event");
-                }
-            }
-        });
+                },
+            );
+        }
     }
 }
 

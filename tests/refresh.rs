@@ -229,15 +229,21 @@ async fn during_an_outage_files_stay_the_volume_turns_abnormal_and_recovers() {
         "{}",
         down.message
     );
-    let events = fx.kube.events();
-    assert!(
-        events
-            .iter()
-            .any(|e| e["involvedObject"]["uid"] == pod.id.pod_uid.as_str()
+    let failures: Vec<_> = fx
+        .kube
+        .events()
+        .into_iter()
+        .filter(|e| {
+            e["involvedObject"]["uid"] == pod.id.pod_uid.as_str()
                 && e["reason"] == "SecretRefreshFailed"
-                && e["type"] == "Warning"),
-        "a Warning event on the Pod"
+        })
+        .collect();
+    assert_eq!(
+        failures.len(),
+        1,
+        "one Warning event, however many retries: {failures:?}"
     );
+    assert_eq!(failures[0]["type"], "Warning");
 
     bao.start();
     bao.write_kv2("kv", "app", json!({"v": "after"}));

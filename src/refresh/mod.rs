@@ -28,6 +28,7 @@ use tokio::sync::{Notify, Semaphore};
 use crate::content::{ContentBuilder, Fetched, FetchedSet, Recipe};
 use crate::csi::context::{PodRef, PodToken};
 use crate::error::{Error, Result};
+use crate::events::EventRecorder;
 use crate::inject::Plan;
 use crate::kube::{KubeClient, PodEvent};
 use crate::pod::{ObjectMeta, Pod};
@@ -147,7 +148,7 @@ pub struct NewVolume {
 
 struct Inner {
     content: ContentBuilder,
-    kube: KubeClient,
+    events: EventRecorder,
     audience: String,
     volumes: Mutex<HashMap<String, Arc<VolumeEntry>>>,
     sessions: Mutex<HashMap<SessionKey, Arc<tokio::sync::Mutex<Session>>>>,
@@ -174,7 +175,7 @@ impl Refresher {
         Self {
             inner: Arc::new(Inner {
                 content,
-                kube,
+                events: EventRecorder::new(kube),
                 audience: audience.to_string(),
                 volumes: Mutex::new(HashMap::new()),
                 sessions: Mutex::new(HashMap::new()),
@@ -816,7 +817,6 @@ impl Refresher {
     }
 
     fn post_event(&self, entry: &VolumeEntry, kind: &'static str, reason: &str, message: String) {
-        let kube = self.inner.kube.clone();
         let pod = Pod {
             metadata: ObjectMeta {
                 name: entry.pod.name.clone(),
@@ -831,11 +831,7 @@ impl Refresher {
             reason: reason.to_string(),
             message,
         };
-        tokio::spawn(async move {
-            if let Err(error) = kube.post_event(&pod, &event).await {
-                tracing::warn!(%error, "could not post event");
-            }
-        });
+        self.inner.events.record(&pod, event);
     }
 }
 
