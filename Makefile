@@ -17,7 +17,7 @@ lint:
 # (needs root) and a real OpenBao.
 test: deps lint
 	@if [ "$$(id -u)" != 0 ]; then echo "make test mounts tmpfs volumes: run it as root" >&2; exit 1; fi
-	$(CARGO) test --locked --all-targets
+	$(CARGO) test --locked
 
 # Shows the driver doing its job: OpenBao, a Pod, a publish, the files.
 demo: deps
