@@ -154,6 +154,8 @@ pub struct Fetched {
     pub lease: Lease,
     /// When it was fetched (or its lease last renewed).
     pub at: Instant,
+    /// For `pkiCert`: how long after `at` the certificate must be replaced.
+    pub rotate_after: Option<Duration>,
 }
 
 /// The answers a volume's templates read, with their leases.
@@ -243,9 +245,10 @@ impl ContentBuilder {
         target: &Target,
         token: &VaultToken,
         fetched: &mut FetchedSet,
+        root: &std::path::Path,
     ) -> Result<(Vec<FileContent>, BTreeSet<SecretRequest>)> {
         self.build_with(recipe, token, fetched, |request| async move {
-            self.fetch(target, token, &request).await
+            self.fetch(target, token, &request, root).await
         })
         .await
     }
@@ -288,11 +291,14 @@ impl ContentBuilder {
 
     /// Fetches one request and turns the answer into what the template
     /// function returns.
+    /// `root` is the volume's directory, where `pkiCert` looks for a
+    /// certificate it can keep.
     pub async fn fetch(
         &self,
         target: &Target,
         token: &VaultToken,
         request: &SecretRequest,
+        root: &std::path::Path,
     ) -> Result<(Value, Fetched)> {
         let at = Instant::now();
         let no_lease = Lease {
@@ -316,6 +322,7 @@ impl ContentBuilder {
                         Fetched {
                             lease: no_lease,
                             at,
+                            rotate_after: None,
                         },
                     ));
                 };
@@ -330,7 +337,14 @@ impl ContentBuilder {
                     duration: response.lease_duration,
                     renewable: response.renewable,
                 };
-                Ok((secret_from_response(&decoded), Fetched { lease, at }))
+                Ok((
+                    secret_from_response(&decoded),
+                    Fetched {
+                        lease,
+                        at,
+                        rotate_after: None,
+                    },
+                ))
             }
             RequestKind::List => {
                 let mut keys = self
@@ -344,15 +358,79 @@ impl ContentBuilder {
                     Fetched {
                         lease: no_lease,
                         at,
+                        rotate_after: None,
                     },
                 ))
             }
-            RequestKind::PkiCert => Err(Error::InvalidArgument(format!(
-                "pkiCert {:?}: not served yet; use `secret \"<pki>/issue/<role>\" \"common_name=...\"`",
-                request.path
-            ))),
+            RequestKind::PkiCert => self.pki_cert(target, token, request, root).await,
         }
     }
+}
+
+impl ContentBuilder {
+    /// `pkiCert`: the certificate already in the volume while it is good
+    /// (90% of its lifetime), else a new one from `PUT <path>` with the args.
+    async fn pki_cert(
+        &self,
+        target: &Target,
+        token: &VaultToken,
+        request: &SecretRequest,
+        root: &std::path::Path,
+    ) -> Result<(Value, Fetched)> {
+        const THRESHOLD: f64 = 0.9;
+        let at = Instant::now();
+        let now = unix_now();
+        let common_name = request
+            .args
+            .iter()
+            .find_map(|a| a.strip_prefix("common_name="));
+        let fetched = |left| Fetched {
+            lease: Lease {
+                id: String::new(),
+                duration: Duration::ZERO,
+                renewable: false,
+            },
+            at,
+            rotate_after: Some(left),
+        };
+        if let Some((bundle, left)) = crate::pki::reusable(root, common_name, now, THRESHOLD) {
+            return Ok((crate::pki::to_value(&bundle), fetched(left)));
+        }
+        let args: &[String] = if request.args.is_empty() {
+            &[String::new()]
+        } else {
+            &request.args
+        };
+        let response = self
+            .vault
+            .read_secret(target, token, &request.path, args)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("no secret exists at {}", request.path)))?;
+        let decoded = decode_json(&response.body).map_err(|e| {
+            Error::Internal(format!(
+                "Vault's answer for {} is not JSON ({e})",
+                request.path
+            ))
+        })?;
+        let data = match &decoded {
+            Value::Map(m) => m.get("data").cloned().unwrap_or(Value::Nil),
+            _ => Value::Nil,
+        };
+        let (bundle, leaf) = crate::pki::parse_bundle(&crate::pki::pem_text_of_issue(&data))
+            .map_err(|e| Error::Internal(format!("pkiCert {}: {e}", request.path)))?;
+        // A certificate issued already past its threshold: try again in a minute.
+        let left = leaf
+            .and_then(|l| l.good_for(now, THRESHOLD))
+            .unwrap_or(Duration::from_secs(60));
+        Ok((crate::pki::to_value(&bundle), fetched(left)))
+    }
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 /// `https://Vault:8200/` and `https://vault:8200` are the same address.

@@ -12,6 +12,7 @@ pub mod gopath;
 pub mod inject;
 pub mod kube;
 pub mod metrics;
+pub mod pki;
 pub mod pod;
 pub mod preview;
 pub mod publish;

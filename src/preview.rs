@@ -89,7 +89,13 @@ pub async fn run(args: &RenderArgs) -> Result<Vec<String>> {
         }
     };
     let (files, _used) = builder
-        .build(&recipe, &target, &token, &mut FetchedSet::default())
+        .build(
+            &recipe,
+            &target,
+            &token,
+            &mut FetchedSet::default(),
+            &args.out,
+        )
         .await?;
     // Only root can hand files to another user; a preview by anyone else keeps them.
     let owner = if nix::unistd::geteuid().is_root() {

@@ -171,8 +171,14 @@ impl Publisher {
             fresh_login |= fresh;
             let identity = self.refresher.identity(&plan, &vault_target, &context.pod);
             let fetch = |request| {
-                self.refresher
-                    .publish_fetch(&identity, &vault_target, &token, request, started)
+                self.refresher.publish_fetch(
+                    &identity,
+                    &vault_target,
+                    &token,
+                    request,
+                    started,
+                    target,
+                )
             };
             match self
                 .content

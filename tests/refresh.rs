@@ -537,3 +537,44 @@ async fn a_removed_role_turns_the_volume_abnormal_and_keeps_its_files() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+#[tokio::test]
+async fn pki_cert_keeps_a_good_certificate_across_a_restart_and_replaces_it_near_its_end() {
+    let fx = fixture();
+    let pki = unique("pki");
+    fx.bao.enable_pki(&pki, "web", "example.test");
+    // Vault back-dates certificates by 30 s by default, which would count
+    // toward the lifetime; 1 s keeps the arithmetic of this test plain.
+    let role_path = format!("{pki}/roles/web");
+    let mut role = fx.bao.api("GET", &role_path, None)["data"].clone();
+    role["not_before_duration"] = json!("1s");
+    fx.bao.api("PUT", &role_path, Some(role));
+    let pod = TestPod::kubernetes(fx, &[&format!("{pki}/issue/web")]);
+    let template = format!(
+        r#"{{{{ with pkiCert "{pki}/issue/web" "common_name=app.example.test" "ttl=6s" }}}}{{{{ .Cert }}}}{{{{ .Key }}}}{{{{ .CA }}}}{{{{ end }}}}"#
+    );
+    pod.register(fx, &[("agent-inject-template-tls.pem", &template)]);
+    let mut driver = Driver::start().await;
+    pod.publish(&driver, VOLUME, &pod.token(fx)).await.unwrap();
+    let file = pod.target(&driver, VOLUME).join("tls.pem");
+    let first = read(&file);
+    assert!(
+        first.starts_with("-----BEGIN CERTIFICATE-----\n"),
+        "{first}"
+    );
+    assert!(first.contains("PRIVATE KEY-----\n"));
+    assert_eq!(first.matches("BEGIN CERTIFICATE").count(), 2, "leaf and CA");
+
+    // A restarted driver's republish finds the certificate still good: kept.
+    driver.kill();
+    driver.restart_with(DriverOptions::default()).await;
+    pod.publish(&driver, VOLUME, &pod.token(fx)).await.unwrap();
+    assert_eq!(read(&file), first, "the good certificate is kept");
+
+    // At 90% of its 6 s lifetime a new one replaces it.
+    eventually(Duration::from_secs(10), "a new certificate", || {
+        let now = read(&file);
+        now.starts_with("-----BEGIN CERTIFICATE-----") && now != first
+    })
+    .await;
+}

@@ -234,10 +234,11 @@ impl Refresher {
         token: &VaultToken,
         request: SecretRequest,
         since: Instant,
+        root: &std::path::Path,
     ) -> Result<(Value, Fetched)> {
         let content = &self.inner.content;
         if request.kind != crate::template::secret::RequestKind::Read {
-            return content.fetch(target, token, &request).await;
+            return content.fetch(target, token, &request, root).await;
         }
         let slot = self.shared_slot(identity, &request);
         let _turn = slot.gate.lock().await;
@@ -245,7 +246,7 @@ impl Refresher {
         if let Some(shared) = fresh {
             return Ok((shared.value, shared.fetched));
         }
-        let (value, fetched) = content.fetch(target, token, &request).await?;
+        let (value, fetched) = content.fetch(target, token, &request, root).await?;
         if !fetched.lease.is_leased() {
             let mut read = lock(&slot.read);
             let jitter = read.as_ref().map_or_else(unit_random, |s| s.jitter);
@@ -553,7 +554,10 @@ impl Refresher {
     /// identity fall due with this one and take its answer.
     fn share_fresh_reads(&self, state: &mut VolumeState) {
         for (request, fetched) in &state.fetched.meta {
-            if fetched.lease.is_leased() {
+            // Only plain reads are shared: writes and certificates are each volume's.
+            if fetched.lease.is_leased()
+                || request.kind != crate::template::secret::RequestKind::Read
+            {
                 continue;
             }
             let Some(value) = state.fetched.secrets.get(request) else {
@@ -581,7 +585,12 @@ impl Refresher {
             if state.clocks.contains_key(request) {
                 continue;
             }
-            let clock = if !fetched.lease.is_leased() {
+            let clock = if let Some(left) = fetched.rotate_after {
+                Clock {
+                    due: fetched.at + left.max(timing::MIN_DELAY),
+                    action: Action::Replace,
+                }
+            } else if !fetched.lease.is_leased() {
                 let slot = self.shared_slot(&state.identity, request);
                 let jitter = lock(&slot.read).as_ref().map_or(0.5, |s| s.jitter);
                 Clock {
@@ -672,7 +681,8 @@ impl Refresher {
             .map(|(r, c)| (r.clone(), c.action))
             .collect();
         for (request, action) in due {
-            self.update_secret(state, &token, &request, action).await?;
+            self.update_secret(state, &token, &request, action, &entry.target)
+                .await?;
         }
         let content = &self.inner.content;
         let (files, used) = content
@@ -681,6 +691,7 @@ impl Refresher {
                 &state.vault_target,
                 &token,
                 &mut state.fetched,
+                &entry.target,
             )
             .await?;
         // Secrets no template reads any more stop being refreshed.
@@ -725,6 +736,7 @@ impl Refresher {
         token: &VaultToken,
         request: &SecretRequest,
         action: Action,
+        root: &std::path::Path,
     ) -> Result<()> {
         let vault = self.inner.content.vault();
         let threshold = state.plan.options.lease_renewal_threshold;
@@ -770,11 +782,11 @@ impl Refresher {
                     }
                     Err(error) => {
                         tracing::info!(%error, "lease renewal failed: fetching a new secret");
-                        self.refetch(state, token, request).await?;
+                        self.refetch(state, token, request, root).await?;
                     }
                 }
             }
-            Action::Replace => self.refetch(state, token, request).await?,
+            Action::Replace => self.refetch(state, token, request, root).await?,
             Action::Reread => {
                 let slot = self.shared_slot(&state.identity, request);
                 // Volumes due together queue here; the first one reads.
@@ -791,7 +803,7 @@ impl Refresher {
                             .insert(request.clone(), shared.value, shared.fetched);
                     }
                     None => {
-                        self.refetch(state, token, request).await?;
+                        self.refetch(state, token, request, root).await?;
                         self.share_fresh_reads(state);
                     }
                 }
@@ -805,11 +817,12 @@ impl Refresher {
         state: &mut VolumeState,
         token: &VaultToken,
         request: &SecretRequest,
+        root: &std::path::Path,
     ) -> Result<()> {
         let (value, fetched) = self
             .inner
             .content
-            .fetch(&state.vault_target, token, request)
+            .fetch(&state.vault_target, token, request, root)
             .await?;
         state.clocks.remove(request);
         state.fetched.insert(request.clone(), value, fetched);

@@ -180,6 +180,7 @@ impl Funcs {
         let mut funcs = Funcs::new();
         funcs.insert("secret", secret_func());
         funcs.insert("secrets", secrets_func());
+        funcs.insert("pkiCert", pki_cert_func());
         super::library::register(&mut funcs);
         funcs
     }
@@ -262,6 +263,30 @@ impl Ctx<'_> {
         *self.budget -= units;
         Ok(())
     }
+}
+
+/// consul-template's `pkiCert "pki/issue/role" "k=v" ...`: a certificate
+/// (`.Cert`, `.Key`, `.CA`, `.CAChain`, `.Data`) that the caller keeps from
+/// the volume while it is good; nil while the answer is missing.
+fn pki_cert_func() -> Func {
+    Func::variadic(&[], Param::String, |ctx, args| {
+        let Some((Value::String(path), rest)) = args.split_first() else {
+            return Err(FuncError::new("vault.read: invalid format: \"\""));
+        };
+        let rest: Vec<String> = rest
+            .iter()
+            .map(|a| match a {
+                Value::String(s) => s.clone(),
+                _ => String::new(),
+            })
+            .collect();
+        let request =
+            SecretRequest::with_args(RequestKind::PkiCert, path, &rest).map_err(FuncError::new)?;
+        if request.path.is_empty() {
+            return Err(FuncError::new("vault.read: invalid format: \"\""));
+        }
+        Ok(ctx.dependency(request).unwrap_or(Value::Nil))
+    })
 }
 
 /// consul-template's `secrets "path"`: the keys under a path (a LIST),
