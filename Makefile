@@ -30,6 +30,7 @@ bench: deps
 	@if [ "$$(id -u)" != 0 ]; then echo "make bench mounts tmpfs volumes: run it as root" >&2; exit 1; fi
 	$(CARGO) bench --locked --bench publish_latency
 	$(CARGO) bench --locked --bench refresh_load
+	$(CARGO) bench --locked --bench render_throughput
 
 clean:
 	$(CARGO) clean
