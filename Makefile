@@ -1,5 +1,5 @@
 # Entry points for people and CI. `make test` is what CI runs (.ci/run).
-.PHONY: deps build test lint demo bench clean
+.PHONY: deps build test lint demo bench fuzz clean
 
 CARGO ?= cargo
 
@@ -31,6 +31,13 @@ bench: deps
 	$(CARGO) bench --locked --bench publish_latency
 	$(CARGO) bench --locked --bench refresh_load
 	$(CARGO) bench --locked --bench render_throughput
+
+# Fuzzes template parsing and execution (libFuzzer via cargo-fuzz) for
+# FUZZ_SECONDS; cargo-fuzz needs nightly flags, which RUSTC_BOOTSTRAP allows.
+FUZZ_SECONDS ?= 180
+fuzz:
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install --locked cargo-fuzz
+	cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run template corpus/template -- -max_total_time=$(FUZZ_SECONDS) -timeout=10
 
 clean:
 	$(CARGO) clean

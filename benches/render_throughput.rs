@@ -69,11 +69,17 @@ fn render_throughput(c: &mut Criterion) {
     let options = Options::default();
     let mut secrets = Secrets::new();
     let response = decode_json(SECRET).expect("fixture is JSON");
-    secrets.insert(SecretRequest::read("secret/app"), secret_from_response(&response));
+    secrets.insert(
+        SecretRequest::read("secret/app"),
+        secret_from_response(&response),
+    );
     let mut group = c.benchmark_group("render");
     for (name, text) in TEMPLATES {
         let template = Template::parse(text, &funcs, &options).expect("template parses");
-        let output = template.execute(&funcs, &secrets, &options).expect("renders").output;
+        let output = template
+            .execute(&funcs, &secrets, &options)
+            .expect("renders")
+            .output;
         group.throughput(Throughput::Bytes(output.len() as u64));
         group.bench_function(*name, |b| {
             b.iter(|| {

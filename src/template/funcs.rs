@@ -273,20 +273,23 @@ fn pki_cert_func() -> Func {
         let Some((Value::String(path), rest)) = args.split_first() else {
             return Err(FuncError::new("vault.read: invalid format: \"\""));
         };
-        let rest: Vec<String> = rest
-            .iter()
-            .map(|a| match a {
-                Value::String(s) => s.clone(),
-                _ => String::new(),
-            })
-            .collect();
-        let request =
-            SecretRequest::with_args(RequestKind::PkiCert, path, &rest).map_err(FuncError::new)?;
+        let request = SecretRequest::with_args(RequestKind::PkiCert, path, &string_args(rest))
+            .map_err(FuncError::new)?;
         if request.path.is_empty() {
             return Err(FuncError::new("vault.read: invalid format: \"\""));
         }
         Ok(ctx.dependency(request).unwrap_or(Value::Nil))
     })
+}
+
+/// `k=v` arguments as strings; a non-string argument counts as empty.
+fn string_args(args: &[Value]) -> Vec<String> {
+    args.iter()
+        .map(|a| match a {
+            Value::String(s) => s.clone(),
+            _ => String::new(),
+        })
+        .collect()
 }
 
 /// consul-template's `secrets "path"`: the keys under a path (a LIST),
@@ -337,13 +340,7 @@ fn secret_func() -> Func {
         let Value::String(path) = path else {
             return Err(FuncError::new("path is not a string"));
         };
-        let rest: Vec<String> = rest
-            .iter()
-            .map(|a| match a {
-                Value::String(s) => s.clone(),
-                _ => String::new(),
-            })
-            .collect();
+        let rest = string_args(rest);
         // Any argument, even an empty one, makes it a write.
         let kind = if rest.is_empty() {
             RequestKind::Read
