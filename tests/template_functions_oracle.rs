@@ -290,6 +290,14 @@ const CORPUS: &[(&str, &str)] = &[
     (
         "env",
         r#"{{ env "NAMESPACE" }}|{{ env "POD_NAME" }}|{{ env "POD_UID" }}|{{ env "SERVICE_ACCOUNT" }}|{{ env "VCSI_TEST_NOT_SET" }}|{{ envOrDefault "VCSI_TEST_NOT_SET" "dflt" }}|{{ envOrDefault "NAMESPACE" "dflt" }}|{{ mustEnv "POD_NAME" }}|{{ "NAMESPACE" | env | toUpper }}"#,
+    ), // scratch
+    (
+        "scratch_values",
+        r#"@app {{ scratch.Set "a" "1" }}{{ scratch.SetX "a" "2" }}{{ scratch.SetX "b" $d.u }}{{ scratch.Get "a" }}|{{ scratch.Get "b" }}|{{ scratch.Key "a" }}|{{ scratch.Key "zz" }}|{{ scratch.Get "zz" }}"#,
+    ),
+    (
+        "scratch_maps",
+        r#"{{ scratch.MapSet "m" "z" "26" }}{{ scratch.MapSet "m" "a" "1" }}{{ scratch.MapSetX "m" "a" "9" }}{{ scratch.MapValues "m" }}|{{ scratch.Get "m" }}|{{ range $k, $v := scratch.Get "m" }}{{ $k }}={{ $v }};{{ end }}"#,
     ),
 ];
 

@@ -96,6 +96,7 @@ pub fn execute(
         used: Vec::new(),
         missing: Vec::new(),
         scratch: BTreeMap::new(),
+        dot: Slot::Invalid,
     };
     let Some(tree) = trees.get(name) else {
         return Err(state.fail(
@@ -128,6 +129,8 @@ struct State<'t, 'c> {
     used: Vec<SecretRequest>,
     missing: Vec<SecretRequest>,
     scratch: BTreeMap<String, Value>,
+    /// Dot of the command being evaluated: method arguments see it too.
+    dot: Slot,
 }
 
 fn go_quote(s: &str) -> String {
@@ -479,6 +482,13 @@ impl<'t> State<'t, '_> {
     }
 
     fn eval_command(&mut self, dot: &Slot, cmd: &'t Command, fin: Option<Slot>) -> R<Slot> {
+        let outer = std::mem::replace(&mut self.dot, dot.clone());
+        let result = self.eval_command_in(dot, cmd, fin);
+        self.dot = outer;
+        result
+    }
+
+    fn eval_command_in(&mut self, dot: &Slot, cmd: &'t Command, fin: Option<Slot>) -> R<Slot> {
         self.step()?;
         let Some(first) = cmd.args.first() else {
             return self.errorf("empty command");
@@ -630,6 +640,11 @@ impl<'t> State<'t, '_> {
             let text = text.clone();
             return self.number_method(name, &text, args, fin);
         }
+        if let Value::Struct(s) = value
+            && s.type_name == super::library::scratch::SCRATCH_TYPE
+        {
+            return self.scratch_method(name, &typ, args, fin);
+        }
         match value {
             Value::Struct(s) => match &s.fields {
                 Some(fields) => {
@@ -670,6 +685,26 @@ impl<'t> State<'t, '_> {
             _ => {}
         }
         self.errorf(format_args!("can't evaluate field {name} in type {typ}"))
+    }
+
+    /// A method of `scratch`'s value, with Go's argument checks.
+    fn scratch_method(
+        &mut self,
+        name: &str,
+        typ: &str,
+        args: &'t [Operand],
+        fin: Option<Slot>,
+    ) -> R<Slot> {
+        let Some(params) = super::library::scratch::method_params(name) else {
+            return self.errorf(format_args!("can't evaluate field {name} in type {typ}"));
+        };
+        let method = name.to_string();
+        let func = super::funcs::Func::new(params, move |ctx, values| {
+            super::library::scratch::call_method(ctx, &method, values)
+        });
+        let dot = self.dot.clone();
+        let at = self.at;
+        self.call_registered(&dot, &func, at, name, args, fin)
     }
 
     /// The methods of `json.Number`: `String`, `Float64`, `Int64`.

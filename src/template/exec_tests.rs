@@ -776,3 +776,17 @@ fn binary_strings_cannot_be_formatted() {
     let e = err("{{ base64Decode \"+/8=\" | toUpper }}");
     assert!(e.contains("binary (non-UTF-8) data"), "{e}");
 }
+
+#[test]
+fn scratch_methods_keep_values_for_the_execution() {
+    let out = run(
+        r#"{{ scratch.Set "a" "1" }}{{ scratch.SetX "a" "2" }}{{ scratch.Get "a" }}|{{ scratch.Key "a" }}|{{ scratch.MapSet "m" "k" "v" }}{{ scratch.MapValues "m" }}"#,
+    );
+    assert_eq!(out, "1|true|[v]");
+}
+
+#[test]
+fn an_unknown_scratch_method_is_an_error() {
+    let e = err(r#"{{ scratch.Nope "a" }}"#);
+    assert!(e.contains("can't evaluate field Nope"), "{e}");
+}

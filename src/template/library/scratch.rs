@@ -13,17 +13,22 @@ use std::collections::BTreeMap;
 
 use super::super::funcs::{Ctx, Func, FuncError, FuncResult, Funcs, Param};
 use super::super::quote::quote;
-use super::super::value::Value;
+use super::super::value::{GoStruct, Value};
 use super::{string, text};
 
-/// Registers `scratch` (failing until the engine dispatches methods).
+/// Go type of the value `scratch` returns; the engine dispatches its methods.
+pub const SCRATCH_TYPE: &str = "libtemplate.Scratch";
+
+/// Registers `scratch`: a handle whose methods (`.Set`, `.Get`, ...) work
+/// on the execution's scratch space.
 pub fn register(funcs: &mut Funcs) {
     funcs.insert(
         "scratch",
         Func::new(&[], |_, _| {
-            Err(FuncError::new(
-                "scratch: method calls (scratch.Set, scratch.Get, ...) are not supported yet in vault-csi-driver templates",
-            ))
+            Ok(Value::Struct(Box::new(GoStruct::new(
+                SCRATCH_TYPE,
+                Vec::new(),
+            ))))
         }),
     );
 }
