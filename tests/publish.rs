@@ -621,3 +621,37 @@ async fn a_service_in_the_allow_list_is_used() {
     pod.publish(&driver, VOLUME, &pod.token(fx)).await.unwrap();
     assert_eq!(read(pod.target(&driver, VOLUME).join("s")), "k: v\n");
 }
+
+#[tokio::test]
+async fn a_custom_template_renders_like_the_agent_in_the_published_volume() {
+    let fx = fixture();
+    let (mount, key) = kv2_secret(
+        fx,
+        json!({"username": "app", "password": "p@ss\"w<rd>", "api-key": "k-1", "port": "5432"}),
+    );
+    let path = format!("{mount}/{key}");
+    let template = format!(
+        r#"{{{{- with secret "{path}" -}}}}
+{{{{- range $k, $v := .Data.data }}}}
+export {{{{ $k | toUpper | replaceAll "-" "_" }}}}={{{{ printf "%q" $v }}}}
+{{{{- end }}}}
+DSN=postgres://{{{{ .Data.data.username }}}}@db:{{{{ index .Data.data "port" }}}}/app
+{{{{ end -}}}}"#
+    );
+    let pod = TestPod::kubernetes(fx, &[&format!("{mount}/*")]);
+    pod.register(
+        fx,
+        &[
+            ("agent-inject-secret-app.env", &path),
+            ("agent-inject-template-app.env", &template),
+        ],
+    );
+    let driver = Driver::start().await;
+    pod.publish(&driver, VOLUME, &pod.token(fx)).await.unwrap();
+    let ours = read(pod.target(&driver, VOLUME).join("app.env"));
+    let agent = render_with_agent(&fx.bao.addr(), fx.bao.root_token(), &[("f", &template)])
+        .await
+        .expect("agent renders");
+    assert_eq!(ours, String::from_utf8(agent["f"].clone()).unwrap());
+    assert!(ours.contains("export API_KEY=\"k-1\""), "{ours}");
+}
