@@ -459,20 +459,37 @@ async fn a_second_operation_while_one_runs_is_aborted() {
     })
     .await;
     let (pod, jwt) = injected_pod();
-    let mut first = driver.node().await;
-    let request = pod.publish_request(&driver, VOLUME, &jwt);
-    let busy = tokio::spawn(async move { first.node_publish_volume(request).await });
+    let channel = driver.channel().await;
+    let start_publish = || {
+        let mut client =
+            vault_csi_driver::csi::proto::node_client::NodeClient::new(channel.clone());
+        let request = pod.publish_request(&driver, VOLUME, &jwt);
+        tokio::spawn(async move { client.node_publish_volume(request).await })
+    };
+    let mut busy = start_publish();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     let mut node = driver.node().await;
+    // Until the first publish holds the volume, an unpublish finds nothing
+    // to do and succeeds (or wins the lock, and the publish is the one
+    // ABORTED: then publish again); once the publish holds it, the
+    // unpublish is ABORTED.
     loop {
-        let status = node
+        if busy.is_finished() {
+            busy = start_publish();
+        }
+        match node
             .node_unpublish_volume(pod.unpublish_request(&driver, VOLUME))
             .await
-            .expect_err("the volume is busy");
-        if status.code() == Code::Aborted {
-            break;
+        {
+            Err(status) if status.code() == Code::Aborted => break,
+            Err(status) => panic!("unexpected {status:?}"),
+            Ok(_) => {}
         }
-        assert!(std::time::Instant::now() < deadline, "{status:?}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never saw the volume busy"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
     let again = node
         .node_publish_volume(pod.publish_request(&driver, VOLUME, &jwt))
