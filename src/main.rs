@@ -48,21 +48,19 @@ fn init_logging(format: LogFormat, default_level: &str) {
     }
 }
 
-/// Resolves on SIGTERM (kubelet stopping the Pod) or SIGINT.
-async fn shutdown_signal() {
+/// A future that resolves on SIGTERM (kubelet stopping the Pod) or SIGINT.
+/// The handlers are installed here, before anything is served, so a signal
+/// that comes early still shuts down gracefully.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     use tokio::signal::unix::{SignalKind, signal};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(term) => term,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot listen for SIGTERM");
-            std::future::pending::<()>().await;
-            return;
+    let mut term = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("listening for SIGINT")?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM: finishing in-flight calls"),
+            _ = int.recv() => tracing::info!("SIGINT: finishing in-flight calls"),
         }
-    };
-    tokio::select! {
-        _ = term.recv() => tracing::info!("SIGTERM: finishing in-flight calls"),
-        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: finishing in-flight calls"),
-    }
+    })
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -100,7 +98,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tokio::spawn(refresher.clone().run());
     let state = StateDir::open(&args.state_dir).context("state directory")?;
     let publisher = Arc::new(Publisher::new(settings, kube, content, refresher, state)?);
-    vault_csi_driver::csi::serve(Arc::new(config), publisher, shutdown_signal())
+    vault_csi_driver::csi::serve(Arc::new(config), publisher, shutdown_signal()?)
         .await
         .context("serving the CSI socket")
 }
@@ -116,7 +114,7 @@ async fn render(args: RenderArgs) -> anyhow::Result<()> {
 
 async fn webhook(args: WebhookArgs) -> anyhow::Result<()> {
     init_logging(args.log_format, "info");
-    vault_csi_driver::webhook::run(&args, shutdown_signal())
+    vault_csi_driver::webhook::run(&args, shutdown_signal()?)
         .await
         .context("admission webhook")
 }
