@@ -538,8 +538,10 @@ mod tests {
         };
         for n in 1..=300 {
             write_generation(&root, &[file("c.json", &body(n), 0o644)], me()).unwrap();
-            // Far faster than any refresh, yet paced so the reader gets turns.
-            std::thread::sleep(std::time::Duration::from_millis(1));
+            // Far faster than any refresh, yet paced so the reader gets turns
+            // even on a loaded machine (a reader would have to stall for
+            // MAX_GENERATIONS switches to miss a generation).
+            std::thread::sleep(std::time::Duration::from_millis(5));
         }
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         assert!(reader.join().unwrap() > 0);
