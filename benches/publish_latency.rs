@@ -115,7 +115,28 @@ async fn main() {
         (median.as_secs_f64() - floor_median.as_secs_f64()) * 1e3
     );
     phases(&driver.log());
+
+    // Cold path: what an injector's init container does before its own
+    // container start: one `bao agent -exit-after-auth` rendering the same
+    // default template (token_file auto-auth, so no login round trip).
+    let template = vault_csi_driver::inject::DefaultFormat::Map.template(&path);
+    let mut agent = Vec::with_capacity(AGENT_ROUNDS);
+    for _ in 0..AGENT_ROUNDS {
+        let start = Instant::now();
+        support::agent::render_with_agent(&addr, fx.bao.root_token(), &[("f", &template)])
+            .await
+            .expect("agent renders");
+        agent.push(start.elapsed());
+    }
+    println!();
+    let (agent_median, _) = summary("cold path: bao agent -exit-after-auth run", agent);
+    println!(
+        "cold path ratio agent/driver publish: median {:.0}x",
+        agent_median.as_secs_f64() / median.as_secs_f64()
+    );
 }
+
+const AGENT_ROUNDS: usize = 10;
 
 /// Medians of the phase timings the driver logs with each publish.
 fn phases(log: &str) {

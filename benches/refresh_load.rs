@@ -217,4 +217,35 @@ async fn main() {
         cpu_cycle as f64 / ticks_per_sec,
         cpu_cycle as f64 / ticks_per_sec / (INTERVAL_SECS + 1) as f64 * 100.0
     );
+
+    // Memory at 1000 volumes: more incarnations of the same Pods.
+    let mut node = vault_csi_driver::csi::proto::node_client::NodeClient::new(channel.clone());
+    let mut published = VOLUMES;
+    let mut round = 0;
+    while published < MANY_VOLUMES {
+        let mut extra = TestPod {
+            id: pods[round % pods.len()].id.clone(),
+            role: pods[round % pods.len()].role.clone(),
+        };
+        round += 1;
+        extra.id.pod_uid = support::jwt::new_uid();
+        extra.id.pod_name = format!("{}-x{round}", extra.id.pod_name);
+        extra.register(
+            fx,
+            &[("agent-inject-secret-s", &format!("{mount}/team0/s0"))],
+        );
+        if node
+            .node_publish_volume(extra.publish_request(&driver, VOLUME, &extra.token(fx)))
+            .await
+            .is_ok()
+        {
+            published += 1;
+        }
+    }
+    println!(
+        "driver RSS with {MANY_VOLUMES} volumes: {:.1} MiB",
+        rss_kib(pid) as f64 / 1024.0
+    );
 }
+
+const MANY_VOLUMES: usize = 1000;
