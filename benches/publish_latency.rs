@@ -53,8 +53,7 @@ async fn main() {
         .build()
         .unwrap();
     let addr = fx.bao.addr();
-    let mut floor = Vec::with_capacity(ROUNDS);
-    for round in 0..WARMUP + ROUNDS {
+    let floor_round = || async {
         let start = Instant::now();
         let login: serde_json::Value = http
             .put(format!("{addr}/v1/auth/kubernetes/login"))
@@ -74,17 +73,19 @@ async fn main() {
             .unwrap();
         assert!(read.status().is_success());
         read.bytes().await.unwrap();
-        if round >= WARMUP {
-            floor.push(start.elapsed());
-        }
-    }
+        start.elapsed()
+    };
 
-    // The driver: a fresh Pod incarnation (new uid, new volume) per round,
-    // unpublished outside the timing.
-    let driver = Driver::start().await;
+    // The driver at the production log level (debug lines cost time on the
+    // hot path): a fresh Pod incarnation (new uid, new volume) per round,
+    // unpublished outside the timing, so every publish logs in.
+    let driver = Driver::start_with(support::driver::DriverOptions {
+        env: vec![("RUST_LOG".into(), "info".into())],
+        ..Default::default()
+    })
+    .await;
     let mut node = driver.node().await;
-    let mut publish = Vec::with_capacity(ROUNDS);
-    for round in 0..WARMUP + ROUNDS {
+    let mut publish_round = async || {
         let mut incarnation = TestPod {
             id: pod.id.clone(),
             role: pod.role.clone(),
@@ -98,10 +99,28 @@ async fn main() {
         node.node_unpublish_volume(incarnation.unpublish_request(&driver, VOLUME))
             .await
             .unwrap();
-        if round >= WARMUP {
-            publish.push(elapsed);
-        }
+        elapsed
+    };
+
+    // Rounds alternate, so a busy moment on a shared machine hits both sides.
+    for _ in 0..WARMUP {
+        floor_round().await;
+        publish_round().await;
     }
+    let requests_before = driver.vault_requests();
+    let cpu_before = support::process::cpu_seconds(driver.pid());
+    let mut floor = Vec::with_capacity(ROUNDS);
+    let mut publish = Vec::with_capacity(ROUNDS);
+    for _ in 0..ROUNDS {
+        floor.push(floor_round().await);
+        publish.push(publish_round().await);
+    }
+    let cpu = support::process::cpu_seconds(driver.pid()) - cpu_before;
+    let requests = support::driver::vault_requests_between(
+        &requests_before,
+        &driver.vault_requests(),
+        ROUNDS as f64,
+    );
 
     println!(
         "\npublish latency, one local OpenBao, kubernetes auth, one KV v2 secret (default map template)"
@@ -114,7 +133,15 @@ async fn main() {
         p99.as_secs_f64() / floor_p99.as_secs_f64(),
         (median.as_secs_f64() - floor_median.as_secs_f64()) * 1e3
     );
-    phases(&driver.log());
+    println!(
+        "driver phases (median, inside the driver): {}",
+        driver.publish_phases().summary()
+    );
+    println!(
+        "driver Vault requests per publish: {}; driver CPU per publish and unpublish: {:.2} ms",
+        requests,
+        cpu * 1e3 / ROUNDS as f64
+    );
 
     // Cold path: what an injector's init container does before its own
     // container start: one `bao agent -exit-after-auth` rendering the same
@@ -137,33 +164,3 @@ async fn main() {
 }
 
 const AGENT_ROUNDS: usize = 10;
-
-/// Medians of the phase timings the driver logs with each publish.
-fn phases(log: &str) {
-    let mut by_phase: Vec<(&str, Vec<f64>)> = vec![
-        ("pod_ms", vec![]),
-        ("vault_ms", vec![]),
-        ("write_ms", vec![]),
-    ];
-    for line in log.lines().filter(|l| l.contains("volume published")) {
-        for (phase, values) in by_phase.iter_mut() {
-            let value = line
-                .split_whitespace()
-                .find_map(|field| field.strip_prefix(&format!("{phase}=")))
-                .and_then(|v| v.parse::<f64>().ok());
-            values.extend(value);
-        }
-    }
-    let medians: Vec<String> = by_phase
-        .into_iter()
-        .filter(|(_, v)| !v.is_empty())
-        .map(|(phase, mut v)| {
-            v.sort_by(f64::total_cmp);
-            format!("{phase} {:.2}", v[v.len() / 2])
-        })
-        .collect();
-    println!(
-        "driver phases (median, inside the driver): {}",
-        medians.join(", ")
-    );
-}

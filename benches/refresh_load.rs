@@ -25,30 +25,6 @@ const VOLUMES: usize = 110;
 const SECRETS: usize = 3;
 const INTERVAL_SECS: u64 = 10;
 
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
-/// User + system CPU time of a process, in clock ticks.
-fn cpu_ticks(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let after_name = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    let field = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    field(11) + field(12)
-}
-
 /// Audit log lines so far (request entries only), by kind of request.
 fn audit_requests(log: &std::path::Path, skip: usize) -> (usize, BTreeMap<String, usize>) {
     let text = std::fs::read_to_string(log).unwrap_or_default();
@@ -142,15 +118,22 @@ async fn main() {
         vault_addr: Some(fx.bao.addr()),
         kube_api_url: Some(fx.kube.url()),
         kube_token: Some(fx.kube.api_token("vault-csi", "vault-csi-driver")),
+        env: vec![("RUST_LOG".into(), "info".into())],
         ..Default::default()
     })
     .await;
     let pid = driver.pid();
-    let rss_idle = rss_kib(pid);
+    let rss_idle = support::process::rss_kib(pid);
     let channel = driver.channel().await;
 
     // The burst: every volume at once, as after a node reboot.
     let (audit_start, _) = audit_requests(&audit_log, 0);
+    let requests_before = driver.vault_requests();
+    let cpu_burst = (
+        support::process::cpu_seconds(pid),
+        fx.bao.pid().map_or(0.0, support::process::cpu_seconds),
+        support::process::cpu_seconds(std::process::id()),
+    );
     let burst_start = Instant::now();
     let calls: Vec<_> = pods
         .iter()
@@ -176,20 +159,26 @@ async fn main() {
         errors += usize::from(!ok);
     }
     let burst_wall = burst_start.elapsed();
+    let cpu_burst = (
+        support::process::cpu_seconds(pid) - cpu_burst.0,
+        fx.bao.pid().map_or(0.0, support::process::cpu_seconds) - cpu_burst.1,
+        support::process::cpu_seconds(std::process::id()) - cpu_burst.2,
+    );
     latencies.sort();
     let p99 = latencies[(latencies.len() * 99 / 100).min(latencies.len() - 1)];
     let median = latencies[latencies.len() / 2];
     let (after_burst, burst_kinds) = audit_requests(&audit_log, audit_start);
-    let rss_110 = rss_kib(pid);
+    let rss_110 = support::process::rss_kib(pid);
+    let burst_requests =
+        support::driver::vault_requests_between(&requests_before, &driver.vault_requests(), 1.0);
 
     // One refresh cycle: every static secret falls due once within the interval.
-    let cpu_before = cpu_ticks(pid);
+    let cpu_before = support::process::cpu_seconds(pid);
     tokio::time::sleep(Duration::from_secs(INTERVAL_SECS + 1)).await;
-    let cpu_cycle = cpu_ticks(pid) - cpu_before;
+    let cpu_cycle = support::process::cpu_seconds(pid) - cpu_before;
     let (_, cycle_kinds) = audit_requests(&audit_log, after_burst);
     let cycle_total: usize = cycle_kinds.values().sum();
     let sidecar = VOLUMES * (1 + SECRETS);
-    let ticks_per_sec = 100.0;
 
     println!(
         "\nrefresh load: {VOLUMES} volumes, {IDENTITIES} identities, {SECRETS} KV v2 secrets per volume, interval {INTERVAL_SECS}s"
@@ -200,7 +189,15 @@ async fn main() {
         median.as_secs_f64() * 1e3,
         p99.as_secs_f64() * 1e3
     );
+    println!("  inside the driver: {}", driver.publish_phases().summary());
+    println!(
+        "  CPU during the burst: driver {:.0} ms, OpenBao {:.0} ms, this process (gRPC clients, API stand-in) {:.0} ms",
+        cpu_burst.0 * 1e3,
+        cpu_burst.1 * 1e3,
+        cpu_burst.2 * 1e3
+    );
     println!("  Vault requests during the burst: {burst_kinds:?}");
+    println!("  as the driver timed them: {burst_requests}");
     println!("Vault requests in one refresh cycle: {cycle_total} {cycle_kinds:?}");
     println!(
         "  sidecar model: {VOLUMES} x (1 login + {SECRETS} reads) = {sidecar}; ratio {:.1}x fewer",
@@ -214,8 +211,8 @@ async fn main() {
     );
     println!(
         "driver CPU over the cycle: {:.2} s ({:.1}% of one core)",
-        cpu_cycle as f64 / ticks_per_sec,
-        cpu_cycle as f64 / ticks_per_sec / (INTERVAL_SECS + 1) as f64 * 100.0
+        cpu_cycle,
+        cpu_cycle / (INTERVAL_SECS + 1) as f64 * 100.0
     );
 
     // Memory at 1000 volumes: more incarnations of the same Pods.
@@ -244,7 +241,7 @@ async fn main() {
     }
     println!(
         "driver RSS with {MANY_VOLUMES} volumes: {:.1} MiB",
-        rss_kib(pid) as f64 / 1024.0
+        support::process::rss_kib(pid) as f64 / 1024.0
     );
 }
 

@@ -48,7 +48,8 @@ pub struct ServeArgs {
     pub metrics_addr: String,
 
     /// Where the driver keeps one record per volume (no secrets, no tokens) to find its volumes after a restart.
-    #[arg(long, env = "STATE_DIR", default_value = "/var/lib/vault-csi-driver")]
+    /// Under `/run`, a tmpfs on most hosts: records outlive the driver, not the boot, just like the volumes.
+    #[arg(long, env = "STATE_DIR", default_value = "/run/vault-csi-driver")]
     pub state_dir: PathBuf,
 
     /// How to reach Vault.
@@ -220,7 +221,7 @@ mod tests {
             kubelet_dir: "/var/lib/kubelet".into(),
             tmpfs_size: "8Mi".into(),
             log_format: LogFormat::Text,
-            state_dir: "/var/lib/vault-csi-driver".into(),
+            state_dir: "/run/vault-csi-driver".into(),
             metrics_addr: "0.0.0.0:9810".into(),
             vault: VaultArgs {
                 vault_addr: "http://127.0.0.1:8200".into(),

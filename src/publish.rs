@@ -158,51 +158,50 @@ impl Publisher {
             pod_env(&p.namespace, &p.name, &p.uid, &p.service_account),
         )?;
         let vault_target = self.content.target_for(&plan)?;
-        let session = self
-            .refresher
-            .session_key(volume_id, &plan, &vault_target, &context.pod);
-        let mut fetched = FetchedSet::default();
-        let mut fresh_login = false;
-        let files = loop {
-            let (token, fresh) = self
-                .refresher
-                .token_for_publish(&session, &plan, &vault_target, &context.token)
-                .await?;
-            fresh_login |= fresh;
-            let identity = self.refresher.identity(&plan, &vault_target, &context.pod);
-            let fetch = |request| {
-                self.refresher.publish_fetch(
-                    &identity,
-                    &vault_target,
-                    &token,
-                    request,
-                    started,
-                    target,
-                )
-            };
-            match self
-                .content
-                .build_with(&recipe, &token, &mut fetched, fetch)
-                .await
-            {
-                Ok((files, _used)) => break files,
-                // The identity's shared token may have been revoked behind our back.
-                Err(Error::Vault(e)) if e.code() == ErrorKind::PermissionDenied && !fresh_login => {
-                    self.refresher.drop_token(&session).await;
-                }
-                Err(error) => return Err(error),
-            }
-        };
-        let vault_done = started.elapsed();
-        self.report_warnings(&pod, &plan);
+        // Bad input has failed by now: the tmpfs is mounted while Vault
+        // answers, and taken down again if Vault fails.
         let size = self.settings.tmpfs_size_bytes;
         let root = target.to_path_buf();
-        let owner = recipe.owner();
-        let outcome = tokio::task::spawn_blocking(move || write_volume(&root, size, &files, owner))
+        let mounting = tokio::task::spawn_blocking(move || volume::ensure_tmpfs(&root, size));
+        let mut fetched = FetchedSet::default();
+        let rendered = self
+            .render(
+                volume_id,
+                target,
+                &context,
+                &plan,
+                &recipe,
+                &vault_target,
+                &mut fetched,
+                started,
+            )
+            .await;
+        let vault_done = started.elapsed();
+        let mounted_now = mounting
             .await
-            .map_err(|e| Error::Internal(format!("write task failed: {e}")))??;
-        self.state
-            .save(&VolumeRecord::new(volume_id, target, &context.pod))?;
+            .map_err(|e| Error::Internal(format!("mount task failed: {e}")))?;
+        let (files, mounted_now) = match (rendered, mounted_now) {
+            (Ok(files), Ok(mounted_now)) => (files, mounted_now),
+            (Err(error), Ok(true)) => {
+                let root = target.to_path_buf();
+                let undone = tokio::task::spawn_blocking(move || volume::teardown(&root)).await;
+                if let Ok(Err(cleanup)) = undone {
+                    tracing::error!(%cleanup, "could not undo the mount after a failed publish");
+                }
+                return Err(error);
+            }
+            (Err(error), Ok(false)) | (_, Err(error)) => return Err(error),
+        };
+        self.report_warnings(&pod, &plan);
+        let root = target.to_path_buf();
+        let owner = recipe.owner();
+        let state = self.state.clone();
+        let record = VolumeRecord::new(volume_id, target, &context.pod);
+        let outcome = tokio::task::spawn_blocking(move || {
+            write_volume(&root, mounted_now, &files, owner, &state, &record)
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("write task failed: {e}")))??;
         tracing::info!(
             files = plan.files.len(),
             ?outcome,
@@ -222,6 +221,56 @@ impl Publisher {
             fetched,
         });
         Ok(())
+    }
+
+    /// The volume's files: a token (the identity's, or a login with the
+    /// Pod's), then every secret its templates read, fetched once each.
+    #[allow(clippy::too_many_arguments)]
+    async fn render(
+        &self,
+        volume_id: &str,
+        target: &Path,
+        context: &PublishContext,
+        plan: &Plan,
+        recipe: &Recipe,
+        vault_target: &crate::vault::Target,
+        fetched: &mut FetchedSet,
+        started: Instant,
+    ) -> Result<Vec<writer::FileContent>> {
+        let session = self
+            .refresher
+            .session_key(volume_id, plan, vault_target, &context.pod);
+        let identity = self.refresher.identity(plan, vault_target, &context.pod);
+        let mut fresh_login = false;
+        loop {
+            let (token, fresh) = self
+                .refresher
+                .token_for_publish(&session, plan, vault_target, &context.token)
+                .await?;
+            fresh_login |= fresh;
+            let fetch = |request| {
+                self.refresher.publish_fetch(
+                    &identity,
+                    vault_target,
+                    &token,
+                    request,
+                    started,
+                    target,
+                )
+            };
+            match self
+                .content
+                .build_with(recipe, &token, fetched, fetch)
+                .await
+            {
+                Ok((files, _used)) => return Ok(files),
+                // The identity's shared token may have been revoked behind our back.
+                Err(Error::Vault(e)) if e.code() == ErrorKind::PermissionDenied && !fresh_login => {
+                    self.refresher.drop_token(&session).await;
+                }
+                Err(error) => return Err(error),
+            }
+        }
     }
 
     fn defaults(&self) -> Defaults {
@@ -272,24 +321,26 @@ fn millis(duration: std::time::Duration) -> f64 {
     (duration.as_secs_f64() * 1e5).round() / 100.0
 }
 
-/// Mounts the tmpfs if needed and writes the files; a mount made here is
-/// undone when the write fails, so a failed publish leaves no mount.
+/// Writes the files into the mounted tmpfs and records the volume; a mount
+/// made by this publish is undone when either fails, so a failed publish
+/// leaves no mount.
 fn write_volume(
     root: &Path,
-    size: u64,
+    mounted_now: bool,
     files: &[writer::FileContent],
     owner: writer::Owner,
+    state: &StateDir,
+    record: &VolumeRecord,
 ) -> Result<writer::WriteOutcome> {
-    let mounted_now = volume::ensure_tmpfs(root, size)?;
-    match writer::write_generation(root, files, owner) {
-        Ok(outcome) => Ok(outcome),
-        Err(error) => {
-            if mounted_now && let Err(cleanup) = volume::teardown(root) {
-                tracing::error!(%cleanup, "could not undo the mount after a failed write");
-            }
-            Err(error)
-        }
+    let written = writer::write_generation(root, files, owner)
+        .and_then(|outcome| state.save(record).map(|()| outcome));
+    if written.is_err()
+        && mounted_now
+        && let Err(cleanup) = volume::teardown(root)
+    {
+        tracing::error!(%cleanup, "could not undo the mount after a failed write");
     }
+    written
 }
 
 /// The Pod spec's volume name: the last-but-one part of

@@ -68,7 +68,10 @@ impl StateDir {
         })
     }
 
-    /// Writes a record atomically (temporary file, fsync, rename).
+    /// Writes a record atomically (temporary file, then rename). No fsync: a
+    /// record matters only while its tmpfs mount exists, and whatever loses
+    /// unsynced pages (a kernel crash, a power cut) loses the mounts too,
+    /// while a driver crash loses neither.
     pub fn save(&self, record: &VolumeRecord) -> Result<()> {
         let path = self.path_of(&record.volume_id);
         let tmp = path.with_extension("tmp");
@@ -77,7 +80,6 @@ impl StateDir {
         let write = || -> std::io::Result<()> {
             let mut file = std::fs::File::create(&tmp)?;
             file.write_all(&json)?;
-            file.sync_all()?;
             std::fs::rename(&tmp, &path)
         };
         write().map_err(|e| Error::io("write volume record", &path, e))

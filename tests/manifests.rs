@@ -439,6 +439,13 @@ fn the_state_dir_is_on_the_host_so_volumes_outlive_the_driver() {
 }
 
 #[test]
+fn the_state_dir_is_under_run_so_records_end_with_the_boot_like_the_volumes() {
+    let state_dir = flag(&driver(), "--state-dir");
+    let volume = volume_mounted_at(&driver(), &state_dir);
+    assert!(host_path(&volume).starts_with("/run/"), "{state_dir}");
+}
+
+#[test]
 fn the_node_id_comes_from_the_downward_api() {
     let env = seq(&driver()["env"])
         .iter()

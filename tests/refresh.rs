@@ -316,9 +316,7 @@ async fn unpublish_works_for_a_volume_from_before_a_restart() {
         .await
         .unwrap();
     assert!(mounts_below(driver.dir()).is_empty());
-    let records = std::fs::read_dir(driver.dir().join("state"))
-        .unwrap()
-        .count();
+    let records = std::fs::read_dir(driver.state_dir()).unwrap().count();
     assert_eq!(records, 0, "the record is gone too");
 }
 

@@ -1,7 +1,8 @@
-//! Which mount holds a path, remembered per path: the agent asks
+//! Which mount holds a path, remembered per mount: the agent asks
 //! `sys/internal/ui/mounts/<path>` before every read, which costs a round
 //! trip on every publish and refresh. Mount types and KV versions change
-//! rarely, so answers are kept for a while.
+//! rarely, so answers are kept for a while, and one answer serves every
+//! path below its mount: Vault refuses to mount an engine under another.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -13,48 +14,80 @@ use super::kv::MountInfo;
 /// How long an answer is trusted; a KV v1 -> v2 upgrade is seen after this.
 const TTL: Duration = Duration::from_secs(300);
 
-/// Upper bound on remembered paths, so odd templates cannot grow it without end.
+/// Upper bound on remembered answers, so odd templates cannot grow it without end.
 const MAX_ENTRIES: usize = 10_000;
 
-/// (Vault address, namespace, path).
+/// (Vault address, namespace, `prefix/`).
 type Key = (String, Option<String>, String);
 
-/// Known mounts by (address, namespace, path). Only positive answers are
-/// kept: "no answer" may be one identity's lack of access, not a fact about
-/// the path.
+/// What is known about the paths below a prefix.
+#[derive(Debug, Clone)]
+struct Entry {
+    at: Instant,
+    info: MountInfo,
+    /// The prefix is the mount itself, so it answers for every path below.
+    /// Otherwise (an answer whose mount path is not a prefix of the asked
+    /// path, e.g. relative to a namespace in the path) it answers for the
+    /// asked path alone.
+    whole_mount: bool,
+}
+
+/// Known mounts by (address, namespace, mount path). Only positive answers
+/// are kept: "no answer" may be one identity's lack of access, not a fact
+/// about the path.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct MountCache {
-    entries: Arc<Mutex<HashMap<Key, (Instant, MountInfo)>>>,
+    entries: Arc<Mutex<HashMap<Key, Entry>>>,
 }
 
 impl MountCache {
     /// The mount of `path` at `target`, if known and fresh.
     pub(crate) fn get(&self, target: &Target, path: &str) -> Option<MountInfo> {
+        let path = normalise(path);
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries
-            .get(&key(target, path))
-            .filter(|(at, _)| at.elapsed() < TTL)
-            .map(|(_, info)| info.clone())
+        // Every `a/`, `a/b/`, ... of the path; mounts do not nest, so at most
+        // one of them is a mount.
+        path.match_indices('/').find_map(|(end, _)| {
+            let prefix = &path[..=end];
+            entries
+                .get(&key(target, prefix))
+                .filter(|e| e.at.elapsed() < TTL && (e.whole_mount || prefix == path))
+                .map(|e| e.info.clone())
+        })
     }
 
-    /// Remembers the mount of `path` at `target`.
+    /// Remembers what Vault said about the mount of `path` at `target`.
     pub(crate) fn put(&self, target: &Target, path: &str, info: MountInfo) {
+        let path = normalise(path);
+        let mount = normalise(&info.path);
+        let whole_mount = path.starts_with(&mount);
+        let prefix = if whole_mount { mount } else { path };
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         if entries.len() >= MAX_ENTRIES {
-            entries.retain(|_, (at, _)| at.elapsed() < TTL);
+            entries.retain(|_, e| e.at.elapsed() < TTL);
             if entries.len() >= MAX_ENTRIES {
                 entries.clear();
             }
         }
-        entries.insert(key(target, path), (Instant::now(), info));
+        let entry = Entry {
+            at: Instant::now(),
+            info,
+            whole_mount,
+        };
+        entries.insert(key(target, &prefix), entry);
     }
 }
 
-fn key(target: &Target, path: &str) -> Key {
+/// `a/b` and `/a/b/` alike as `a/b/`, so prefixes end on a whole segment.
+fn normalise(path: &str) -> String {
+    format!("{}/", path.trim().trim_matches('/'))
+}
+
+fn key(target: &Target, prefix: &str) -> Key {
     (
         target.address().to_string(),
         target.namespace().map(str::to_string),
-        path.to_string(),
+        prefix.to_string(),
     )
 }
 
@@ -76,7 +109,7 @@ mod tests {
         let target = Target::new("http://127.0.0.1:8200").unwrap();
         cache.put(&target, "secret/a", kv2());
         assert_eq!(cache.get(&target, "secret/a"), Some(kv2()));
-        assert_eq!(cache.get(&target, "secret/b"), None);
+        assert_eq!(cache.get(&target, "other/a"), None);
     }
 
     #[test]
@@ -88,5 +121,34 @@ mod tests {
         let other_addr = Target::new("http://127.0.0.2:8200").unwrap();
         assert_eq!(cache.get(&other_ns, "secret/a"), None);
         assert_eq!(cache.get(&other_addr, "secret/a"), None);
+    }
+
+    #[test]
+    fn one_answer_serves_every_path_below_its_mount() {
+        let cache = MountCache::default();
+        let target = Target::new("http://127.0.0.1:8200").unwrap();
+        cache.put(&target, "secret/team-a/db", kv2());
+        assert_eq!(cache.get(&target, "secret/team-b/api"), Some(kv2()));
+        assert_eq!(cache.get(&target, "/secret/x/"), Some(kv2()));
+    }
+
+    #[test]
+    fn a_mount_with_a_similar_name_is_not_the_same_mount() {
+        let cache = MountCache::default();
+        let target = Target::new("http://127.0.0.1:8200").unwrap();
+        cache.put(&target, "secret/a", kv2());
+        assert_eq!(cache.get(&target, "secret-v1/a"), None);
+        assert_eq!(cache.get(&target, "secre/a"), None);
+    }
+
+    #[test]
+    fn an_answer_whose_mount_is_not_a_prefix_serves_only_the_asked_path() {
+        let cache = MountCache::default();
+        let target = Target::new("http://127.0.0.1:8200").unwrap();
+        // Asked with a namespace in the path; the answer is relative to it.
+        cache.put(&target, "team/secret/a", kv2());
+        assert_eq!(cache.get(&target, "team/secret/a"), Some(kv2()));
+        assert_eq!(cache.get(&target, "team/secret/b"), None);
+        assert_eq!(cache.get(&target, "secret/a"), None);
     }
 }

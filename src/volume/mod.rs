@@ -19,10 +19,30 @@ const TMPFS_FLAGS: MsFlags = MsFlags::MS_NODEV
     .union(MsFlags::MS_NOSUID)
     .union(MsFlags::MS_NOEXEC);
 
-/// Whether anything is mounted exactly at `path`.
+/// Whether anything is mounted exactly at `path`. Asks the kernel about
+/// this one path (statx's mount-root attribute, Linux 5.8+), which costs the
+/// same with 10 or 1000 volumes; older kernels read the mount table.
 pub fn is_mounted(path: &Path) -> Result<bool> {
+    match mount_root(path) {
+        Ok(Some(answer)) => return Ok(answer),
+        Ok(None) => {}
+        Err(e) if e == rustix::io::Errno::NOENT => return Ok(false),
+        // Whatever statx cannot say (a dead mount, say), the mount table can.
+        Err(_) => {}
+    }
     let entries = mountinfo::read().map_err(|e| Error::io("read", "/proc/self/mountinfo", e))?;
     Ok(mountinfo::mounts_at(&entries, path) > 0)
+}
+
+/// statx's answer to "is `path` the root of a mount", when the kernel knows.
+fn mount_root(path: &Path) -> rustix::io::Result<Option<bool>> {
+    use rustix::fs::{AtFlags, CWD, StatxAttributes, StatxFlags, statx};
+    let stat = statx(CWD, path, AtFlags::SYMLINK_NOFOLLOW, StatxFlags::empty())?;
+    let root = StatxAttributes::MOUNT_ROOT;
+    Ok(stat
+        .stx_attributes_mask
+        .contains(root)
+        .then_some(stat.stx_attributes.contains(root)))
 }
 
 /// Creates `path` and mounts a fresh tmpfs of `size_bytes` on it, unless one
@@ -88,5 +108,33 @@ fn unmount_once(path: &Path) -> Result<()> {
             path: path.to_path_buf(),
             source,
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_path_is_not_mounted() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(!is_mounted(&dir.path().join("absent")).unwrap());
+    }
+
+    #[test]
+    fn a_plain_directory_is_not_mounted() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("plain")).unwrap();
+        assert!(!is_mounted(&dir.path().join("plain")).unwrap());
+    }
+
+    #[test]
+    fn a_mount_point_is_mounted_and_agrees_with_the_mount_table() {
+        let table = mountinfo::read().unwrap();
+        for path in ["/proc", "/sys"] {
+            let path = Path::new(path);
+            assert!(is_mounted(path).unwrap(), "{}", path.display());
+            assert!(mountinfo::mounts_at(&table, path) > 0);
+        }
     }
 }

@@ -73,9 +73,12 @@ fn resolve_existing_prefix(target: &Path) -> Result<PathBuf, TargetError> {
             Component::Normal(name) => {
                 let next = resolved.join(name);
                 resolved = match next.symlink_metadata() {
-                    Ok(_) => next
+                    // `resolved` is canonical already, so only a symlink
+                    // needs resolving: one lstat per part, not a realpath.
+                    Ok(meta) if meta.file_type().is_symlink() => next
                         .canonicalize()
                         .map_err(|source| TargetError::Resolve { path: next, source })?,
+                    Ok(_) => next,
                     Err(e) if e.kind() == io::ErrorKind::NotFound => next,
                     Err(source) => return Err(TargetError::Resolve { path: next, source }),
                 };

@@ -198,6 +198,19 @@ pub struct BaoServer {
 }
 
 impl BaoServer {
+    /// The `bao` server's process id (a child of the watchdog shell), if
+    /// it runs.
+    pub fn pid(&self) -> Option<u32> {
+        let shell = self.proc.as_ref()?.child.id();
+        let children =
+            std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children")).ok()?;
+        children.split_whitespace().find_map(|pid| {
+            let pid: u32 = pid.parse().ok()?;
+            let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok()?;
+            (exe == bao_binary()).then_some(pid)
+        })
+    }
+
     /// `bao server -dev` on a free port, root token `root`, ready to use.
     pub fn start_dev() -> BaoServer {
         BaoServer::start_dev_with_config("")

@@ -23,6 +23,8 @@ pub struct Driver {
     pub kubelet_dir: PathBuf,
     log: PathBuf,
     dir: tempfile::TempDir,
+    /// The state directory, on a tmpfs like `/run` on a node.
+    state: tempfile::TempDir,
     /// Port of the driver's `/metrics`, `/healthz` and `/readyz`.
     pub metrics_port: u16,
 }
@@ -68,12 +70,18 @@ impl Driver {
         fs::create_dir_all(kubelet_dir.join("pods")).unwrap();
         let socket = dir.path().join("csi/csi.sock");
         let log = dir.path().join("driver.log");
+        let state = tempfile::Builder::new()
+            .prefix("vcsi-state")
+            .tempdir_in("/dev/shm")
+            .or_else(|_| tempfile::Builder::new().prefix("vcsi-state").tempdir())
+            .expect("state dir");
         let mut driver = Driver {
             child: None,
             socket,
             kubelet_dir,
             log,
             dir,
+            state,
             metrics_port: super::bao::free_port(),
         };
         driver.spawn(&options);
@@ -119,7 +127,7 @@ impl Driver {
             .arg("--kube-token-file")
             .arg(&kube_token)
             .arg("--state-dir")
-            .arg(self.dir.path().join("state"))
+            .arg(self.state.path())
             .arg("--metrics-addr")
             .arg(format!("127.0.0.1:{}", self.metrics_port))
             .arg("--endpoint")
@@ -177,6 +185,63 @@ impl Driver {
     /// The temporary directory everything lives in.
     pub fn dir(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// The driver's state directory (`--state-dir`).
+    pub fn state_dir(&self) -> &Path {
+        self.state.path()
+    }
+
+    /// The driver's Vault requests so far by kind (`login`, `read`, ...):
+    /// how many, and their total seconds, from its `/metrics`.
+    pub fn vault_requests(&self) -> std::collections::BTreeMap<String, (f64, f64)> {
+        let (_, body) = self.http_get("/metrics");
+        let mut by_kind = std::collections::BTreeMap::<String, (f64, f64)>::new();
+        for line in body.lines() {
+            let (slot, rest) =
+                if let Some(rest) = line.strip_prefix("vault_csi_vault_requests_total{") {
+                    (0, rest)
+                } else if let Some(rest) =
+                    line.strip_prefix("vault_csi_vault_request_duration_seconds_sum{")
+                {
+                    (1, rest)
+                } else {
+                    continue;
+                };
+            let Some((labels, value)) = rest.split_once("} ") else {
+                continue;
+            };
+            let kind = labels
+                .split(',')
+                .find_map(|l| l.strip_prefix("kind=\""))
+                .map(|k| k.trim_end_matches('"').to_string())
+                .unwrap_or_default();
+            let value = value.trim().parse::<f64>().unwrap_or(0.0);
+            let entry = by_kind.entry(kind).or_default();
+            if slot == 0 {
+                entry.0 += value;
+            } else {
+                entry.1 += value;
+            }
+        }
+        by_kind
+    }
+
+    /// The phase timings the driver logged with each publish so far.
+    pub fn publish_phases(&self) -> PublishPhases {
+        let log = self.log();
+        let mut phases = PublishPhases::default();
+        for line in log.lines().filter(|l| l.contains("volume published")) {
+            let field = |name: &str| {
+                line.split_whitespace()
+                    .find_map(|f| f.strip_prefix(name)?.strip_prefix('='))
+                    .and_then(|v| v.parse::<f64>().ok())
+            };
+            phases.pod_ms.extend(field("pod_ms"));
+            phases.vault_ms.extend(field("vault_ms"));
+            phases.write_ms.extend(field("write_ms"));
+        }
+        phases
     }
 
     /// What the driver logged so far.
@@ -275,4 +340,65 @@ pub fn unmount_below(dir: &Path) {
     for path in mounts_below(dir) {
         let _ = nix::mount::umount2(&path, nix::mount::MntFlags::MNT_DETACH);
     }
+}
+
+/// Per-publish phase timings from the driver's `volume published` lines, in ms.
+#[derive(Debug, Default)]
+pub struct PublishPhases {
+    /// Reading the Pod from the API server.
+    pub pod_ms: Vec<f64>,
+    /// Login (when needed), fetching and rendering.
+    pub vault_ms: Vec<f64>,
+    /// Waiting for the mount, writing the files and the record.
+    pub write_ms: Vec<f64>,
+}
+
+impl PublishPhases {
+    /// `pod 0.30 / 0.41, vault ...`: median and p99 of each phase.
+    pub fn summary(&self) -> String {
+        let stats = |values: &[f64]| {
+            let mut sorted = values.to_vec();
+            sorted.sort_by(f64::total_cmp);
+            let at = |p: f64| sorted[((sorted.len() - 1) as f64 * p).round() as usize];
+            if sorted.is_empty() {
+                "-".to_string()
+            } else {
+                format!("{:.2} / {:.2} ms", at(0.5), at(0.99))
+            }
+        };
+        format!(
+            "pod GET {}, Vault {}, mount and write {} (median / p99)",
+            stats(&self.pod_ms),
+            stats(&self.vault_ms),
+            stats(&self.write_ms)
+        )
+    }
+}
+
+/// What [`Driver::vault_requests`] counted between `before` and `after`:
+/// `2 login (1.85 ms), ...`, with `per` dividing the counts.
+pub fn vault_requests_between(
+    before: &std::collections::BTreeMap<String, (f64, f64)>,
+    after: &std::collections::BTreeMap<String, (f64, f64)>,
+    per: f64,
+) -> String {
+    let parts: Vec<String> = after
+        .iter()
+        .filter_map(|(kind, (count, seconds))| {
+            let (count0, seconds0) = before.get(kind).copied().unwrap_or_default();
+            let n = count - count0;
+            (n > 0.0).then(|| {
+                format!(
+                    "{} {kind} ({:.2} ms each)",
+                    if per == 1.0 {
+                        format!("{n}")
+                    } else {
+                        format!("{:.2}", n / per)
+                    },
+                    (seconds - seconds0) / n * 1e3
+                )
+            })
+        })
+        .collect();
+    parts.join(", ")
 }

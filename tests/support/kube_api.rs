@@ -20,6 +20,10 @@ use tokio::sync::watch;
 
 use super::jwt::{API_AUDIENCE, JwtIssuer, PodIdentity, new_uid, unix_now};
 
+/// How long a checked API bearer token counts as checked (kube-apiserver's
+/// default token success cache).
+const AUTH_CACHE_TTL: Duration = Duration::from_secs(10);
+
 /// How the stand-in answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -43,6 +47,11 @@ struct Inner {
 struct State {
     issuer: JwtIssuer,
     inner: Mutex<Inner>,
+    /// Bearer tokens of API requests that passed, and until when they count
+    /// as checked, as kube-apiserver caches successful authentication for
+    /// 10 s. TokenReviews are always answered afresh, so a test that revokes
+    /// a Pod's token sees Vault's next login fail at once.
+    authenticated: Mutex<HashMap<String, std::time::Instant>>,
 }
 
 impl State {
@@ -63,7 +72,7 @@ impl KubeApi {
     /// Starts a stand-in on a free port with a fresh signing key.
     pub fn start() -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
+            .worker_threads(2)
             .thread_name("kube-api-stand-in")
             .enable_all()
             .build()
@@ -75,6 +84,7 @@ impl KubeApi {
             state: Arc::new(State {
                 issuer: JwtIssuer::generate(),
                 inner: Mutex::new(Inner::default()),
+                authenticated: Mutex::new(HashMap::new()),
             }),
             runtime: Some(runtime),
             shutdown: Mutex::new(None),
@@ -341,8 +351,18 @@ impl State {
         else {
             return false;
         };
-        self.review(token.trim(), &[API_AUDIENCE.to_owned()])
-            .is_ok()
+        let token = token.trim();
+        let now = std::time::Instant::now();
+        let mut cache = self.authenticated.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.get(token).is_some_and(|until| *until > now) {
+            return true;
+        }
+        let ok = self.review(token, &[API_AUDIENCE.to_owned()]).is_ok();
+        if ok {
+            cache.retain(|_, until| *until > now);
+            cache.insert(token.to_owned(), now + AUTH_CACHE_TTL);
+        }
+        ok
     }
 }
 

@@ -12,6 +12,7 @@ pub mod jwt;
 pub mod kube_api;
 pub mod pods;
 pub mod postgres;
+pub mod process;
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
