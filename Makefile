@@ -25,12 +25,14 @@ demo: deps
 	$(CARGO) build --locked --bin vault-csi-driver
 	$(CARGO) run --locked --quiet --example demo
 
-# Benchmarks print numbers and ratios; they assert nothing.
+# Benchmarks print numbers and ratios; they assert nothing. The last one
+# prints every figure in one table (also target/bench-results/table.md).
 bench: deps
 	@if [ "$$(id -u)" != 0 ]; then echo "make bench mounts tmpfs volumes: run it as root" >&2; exit 1; fi
 	$(CARGO) bench --locked --bench publish_latency
 	$(CARGO) bench --locked --bench refresh_load
 	$(CARGO) bench --locked --bench render_throughput
+	$(CARGO) bench --locked --bench summary
 
 # Fuzzes template parsing and execution (libFuzzer via cargo-fuzz) for
 # FUZZ_SECONDS; cargo-fuzz needs nightly flags, which RUSTC_BOOTSTRAP allows.

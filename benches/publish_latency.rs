@@ -13,17 +13,13 @@ mod support;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
+use support::bench::percentile;
 use support::driver::Driver;
 use support::fixture;
 use support::pods::{TestPod, VOLUME, kv2_secret};
 
 const ROUNDS: usize = 200;
 const WARMUP: usize = 20;
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[index]
-}
 
 fn summary(name: &str, mut samples: Vec<Duration>) -> (Duration, Duration) {
     samples.sort();
@@ -160,6 +156,18 @@ async fn main() {
     println!(
         "cold path ratio agent/driver publish: median {:.0}x",
         agent_median.as_secs_f64() / median.as_secs_f64()
+    );
+    support::bench::save(
+        "publish_latency",
+        &serde_json::json!({
+            "rounds": ROUNDS,
+            "floor_median_ms": support::bench::ms(floor_median),
+            "floor_p99_ms": support::bench::ms(floor_p99),
+            "publish_median_ms": support::bench::ms(median),
+            "publish_p99_ms": support::bench::ms(p99),
+            "agent_median_ms": support::bench::ms(agent_median),
+            "driver_cpu_ms_per_publish": cpu * 1e3 / ROUNDS as f64,
+        }),
     );
 }
 

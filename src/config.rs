@@ -52,6 +52,11 @@ pub struct ServeArgs {
     #[arg(long, env = "STATE_DIR", default_value = "/run/vault-csi-driver")]
     pub state_dir: PathBuf,
 
+    /// Follow this node's Pods with one list-and-watch, so a publish needs no
+    /// Pod GET (RBAC: list and watch on pods). `false` keeps RBAC to get.
+    #[arg(long, env = "WATCH_PODS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub watch_pods: bool,
+
     /// How to reach Vault.
     #[command(flatten)]
     pub vault: VaultArgs,
@@ -223,6 +228,7 @@ mod tests {
             log_format: LogFormat::Text,
             state_dir: "/run/vault-csi-driver".into(),
             metrics_addr: "0.0.0.0:9810".into(),
+            watch_pods: true,
             vault: VaultArgs {
                 vault_addr: "http://127.0.0.1:8200".into(),
                 vault_ca_file: None,

@@ -250,10 +250,234 @@ impl KubeClient {
         }
     }
 
+    /// Every Pod on `node` (`GET /api/v1/pods?fieldSelector=spec.nodeName=..`,
+    /// page by page), and the list's resourceVersion to watch from.
+    pub async fn list_node_pods(&self, node: &str) -> Result<(Vec<Pod>, String), KubeError> {
+        let what = format!("pods on node {node}");
+        let mut pods = Vec::new();
+        let mut next_page = String::new();
+        loop {
+            let mut query = vec![
+                ("fieldSelector", format!("spec.nodeName={node}")),
+                ("limit", "500".to_string()),
+            ];
+            if !next_page.is_empty() {
+                query.push(("continue", next_page.clone()));
+            }
+            let response = self
+                .authorized(self.http.get(self.url_with_query("/api/v1/pods", &query)?))
+                .send()
+                .await
+                .map_err(|e| unavailable(&what, &e))?;
+            let body = match response.status().as_u16() {
+                200 => response.bytes().await.map_err(|e| unavailable(&what, &e))?,
+                status @ (401 | 403) => return Err(KubeError::Refused { status, what }),
+                status => {
+                    return Err(KubeError::Unavailable {
+                        what,
+                        reason: format!("HTTP {status}"),
+                    });
+                }
+            };
+            let page: PodList =
+                serde_json::from_slice(&body).map_err(|e| KubeError::BadResponse {
+                    what: what.clone(),
+                    reason: e.to_string(),
+                })?;
+            pods.extend(page.items);
+            if page.metadata.next_page.is_empty() {
+                return Ok((pods, page.metadata.resource_version));
+            }
+            next_page = page.metadata.next_page;
+        }
+    }
+
+    /// Watches the Pods on `node` from `resource_version` until the API
+    /// server ends the watch (after about `timeout`).
+    pub async fn watch_node_pods(
+        &self,
+        node: &str,
+        resource_version: &str,
+        timeout: Duration,
+    ) -> Result<PodWatch, KubeError> {
+        let what = format!("watch of pods on node {node}");
+        let query = [
+            ("fieldSelector", format!("spec.nodeName={node}")),
+            ("watch", "true".to_string()),
+            ("resourceVersion", resource_version.to_string()),
+            ("allowWatchBookmarks", "true".to_string()),
+            ("timeoutSeconds", timeout.as_secs().to_string()),
+        ];
+        let response = self
+            .authorized(self.http.get(self.url_with_query("/api/v1/pods", &query)?))
+            // The watch is long; this bounds a server that stops talking.
+            .timeout(timeout + Duration::from_secs(30))
+            .send()
+            .await
+            .map_err(|e| unavailable(&what, &e))?;
+        match response.status().as_u16() {
+            200 => Ok(PodWatch {
+                response: Some(response),
+                buffer: Vec::new(),
+                what,
+            }),
+            // Too old to resume from (some servers say so before streaming).
+            410 => Ok(PodWatch {
+                response: None,
+                buffer: Vec::new(),
+                what,
+            }),
+            status @ (401 | 403) => Err(KubeError::Refused { status, what }),
+            status => Err(KubeError::Unavailable {
+                what,
+                reason: format!("HTTP {status}"),
+            }),
+        }
+    }
+
+    fn url_with_query(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<reqwest::Url, KubeError> {
+        let mut url = reqwest::Url::parse(&format!("{}{path}", self.base))
+            .map_err(|e| KubeError::Settings(format!("API server URL: {e}")))?;
+        url.query_pairs_mut()
+            .extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
+        Ok(url)
+    }
+
     fn authorized(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         match self.token.read() {
             Some(token) => request.bearer_auth(token),
             None => request,
+        }
+    }
+}
+
+/// `v1.PodList`, reduced to what a Pod cache needs.
+#[derive(Debug, serde::Deserialize)]
+struct PodList {
+    #[serde(default)]
+    metadata: ListMeta,
+    #[serde(default)]
+    items: Vec<Pod>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ListMeta {
+    #[serde(default)]
+    resource_version: String,
+    #[serde(default, rename = "continue")]
+    next_page: String,
+}
+
+/// One change a Pod watch reports.
+#[derive(Debug)]
+pub enum PodChange {
+    /// The Pod was added or modified: this is its state now.
+    Applied {
+        /// The Pod.
+        pod: Box<Pod>,
+        /// Its `metadata.resourceVersion`, to resume from.
+        resource_version: String,
+    },
+    /// The Pod was deleted.
+    Deleted {
+        /// The Pod's last state.
+        pod: Box<Pod>,
+        /// The deletion's resourceVersion.
+        resource_version: String,
+    },
+    /// Nothing changed, but the watch has seen everything up to here.
+    Bookmark {
+        /// The resourceVersion to resume from.
+        resource_version: String,
+    },
+    /// The resourceVersion is too old to resume from: list again.
+    Expired,
+}
+
+/// A running watch: one JSON event per line of a long response.
+#[derive(Debug)]
+pub struct PodWatch {
+    /// `None` when the server refused the resourceVersion as too old.
+    response: Option<reqwest::Response>,
+    buffer: Vec<u8>,
+    what: String,
+}
+
+/// One line of a watch: `{"type": "ADDED", "object": {...}}`.
+#[derive(Debug, serde::Deserialize)]
+struct WatchLine {
+    #[serde(rename = "type")]
+    kind: String,
+    object: serde_json::Value,
+}
+
+impl PodWatch {
+    /// The next change, or `None` when the server ended the watch.
+    pub async fn next(&mut self) -> Result<Option<PodChange>, KubeError> {
+        loop {
+            if let Some(end) = self.buffer.iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = self.buffer.drain(..=end).collect();
+                if line.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                return self.parse(&line).map(Some);
+            }
+            let Some(response) = self.response.as_mut() else {
+                return Ok(Some(PodChange::Expired));
+            };
+            match response.chunk().await {
+                Ok(Some(chunk)) => self.buffer.extend_from_slice(&chunk),
+                Ok(None) if self.buffer.iter().all(u8::is_ascii_whitespace) => return Ok(None),
+                // A last event without its newline.
+                Ok(None) => self.buffer.push(b'\n'),
+                Err(e) => return Err(unavailable(&self.what, &e)),
+            }
+        }
+    }
+
+    fn parse(&self, line: &[u8]) -> Result<PodChange, KubeError> {
+        let bad = |reason: String| KubeError::BadResponse {
+            what: self.what.clone(),
+            reason,
+        };
+        let event: WatchLine = serde_json::from_slice(line).map_err(|e| bad(e.to_string()))?;
+        let resource_version = event.object["metadata"]["resourceVersion"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        match event.kind.as_str() {
+            "ADDED" | "MODIFIED" | "DELETED" => {
+                let pod: Pod =
+                    serde_json::from_value(event.object).map_err(|e| bad(e.to_string()))?;
+                let pod = Box::new(pod);
+                Ok(if event.kind == "DELETED" {
+                    PodChange::Deleted {
+                        pod,
+                        resource_version,
+                    }
+                } else {
+                    PodChange::Applied {
+                        pod,
+                        resource_version,
+                    }
+                })
+            }
+            "BOOKMARK" => Ok(PodChange::Bookmark { resource_version }),
+            // A `Status`: 410 Gone means "too old, list again".
+            "ERROR" if event.object["code"].as_u64() == Some(410) => Ok(PodChange::Expired),
+            "ERROR" => Err(KubeError::Unavailable {
+                what: self.what.clone(),
+                reason: event.object["message"]
+                    .as_str()
+                    .unwrap_or("watch error")
+                    .to_string(),
+            }),
+            other => Err(bad(format!("unknown watch event type {other:?}"))),
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod kube;
 pub mod metrics;
 pub mod pki;
 pub mod pod;
+pub mod pod_cache;
 pub mod preview;
 pub mod publish;
 pub mod quantity;

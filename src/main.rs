@@ -9,6 +9,7 @@ use vault_csi_driver::config::{LogFormat, ServeArgs};
 use vault_csi_driver::content::ContentBuilder;
 use vault_csi_driver::kube::KubeClient;
 use vault_csi_driver::metrics::{Readiness, SOCKET_SERVING};
+use vault_csi_driver::pod_cache::PodCache;
 use vault_csi_driver::preview::RenderArgs;
 use vault_csi_driver::publish::{PublishSettings, Publisher};
 use vault_csi_driver::refresh::Refresher;
@@ -63,9 +64,13 @@ fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     })
 }
 
+/// How long serving waits for the first list of the node's Pods.
+const INITIAL_POD_LIST_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     init_logging(args.log_format, "info");
     let config = args.validate()?;
+    let shutdown = shutdown_signal()?;
     if args.vault.vault_skip_verify {
         tracing::warn!(
             "--vault-skip-verify is set: Vault's certificate is NOT checked, anyone on the path can read every secret and token; never use this outside a test"
@@ -93,12 +98,30 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         driver_name: config.driver_name.clone(),
         tmpfs_size_bytes: config.tmpfs_size_bytes,
     };
+    let pods = PodCache::default();
+    if args.watch_pods {
+        tokio::spawn(pods.clone().follow(kube.clone(), config.node_id.clone()));
+    }
     let content = ContentBuilder::new(vault, &args.vault.vault_allowed_addrs);
     let refresher = Refresher::new(content.clone(), kube.clone(), &config.audience);
     tokio::spawn(refresher.clone().run());
     let state = StateDir::open(&args.state_dir).context("state directory")?;
-    let publisher = Arc::new(Publisher::new(settings, kube, content, refresher, state)?);
-    vault_csi_driver::csi::serve(Arc::new(config), publisher, shutdown_signal()?)
+    let publisher = Arc::new(Publisher::new(
+        settings,
+        kube,
+        pods.clone(),
+        content,
+        refresher,
+        state,
+    )?);
+    // Kubelet's first calls after a restart find their Pods listed already;
+    // an API server that does not answer only delays serving a little.
+    if args.watch_pods && !pods.wait_synced(INITIAL_POD_LIST_WAIT).await {
+        tracing::warn!(
+            "the node's Pods are not listed yet; publishes read them with a GET meanwhile"
+        );
+    }
+    vault_csi_driver::csi::serve(Arc::new(config), publisher, shutdown)
         .await
         .context("serving the CSI socket")
 }

@@ -35,6 +35,13 @@ pub struct VaultLabels {
     pub status: String,
 }
 
+/// Where a publish found its Pod.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SourceLabels {
+    /// `cache` (the node's Pod watch) or `api` (a GET).
+    pub source: &'static str,
+}
+
 /// Labels of the build-info gauge.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct BuildLabels {
@@ -67,6 +74,8 @@ pub struct Metrics {
     pub vault_requests: Family<VaultLabels, Counter>,
     /// Vault HTTP request latency by kind and status class, seconds.
     pub vault_request_seconds: Family<VaultLabels, Histogram, fn() -> Histogram>,
+    /// Pods read for publishes, by where they came from.
+    pub pod_reads: Family<SourceLabels, Counter>,
     /// Volumes this node serves.
     pub volumes: Gauge,
     /// Vault identities with a live session.
@@ -86,6 +95,7 @@ impl Metrics {
             logins: Family::default(),
             vault_requests: Family::default(),
             vault_request_seconds: Family::new_with_constructor(latency_histogram),
+            pod_reads: Family::default(),
             volumes: Gauge::default(),
             identities: Gauge::default(),
             registry: Registry::default(),
@@ -130,6 +140,11 @@ impl Metrics {
             "vault_request_duration_seconds",
             "Vault HTTP request latency by kind and status class",
             metrics.vault_request_seconds.clone(),
+        );
+        registry.register(
+            "pod_reads",
+            "Pods read for publishes, from the node's Pod watch (cache) or a GET (api)",
+            metrics.pod_reads.clone(),
         );
         registry.register(
             "volumes",

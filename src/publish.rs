@@ -22,12 +22,17 @@ use crate::error::{Error, Result};
 use crate::events::EventRecorder;
 use crate::inject::{self, Defaults, Plan};
 use crate::kube::{KubeClient, PodEvent};
+use crate::metrics::SourceLabels;
 use crate::pod::Pod;
+use crate::pod_cache::PodCache;
 use crate::refresh::{Condition, NewVolume, Refresher};
 use crate::state::{StateDir, VolumeRecord};
 use crate::template::library::pod_env;
 use crate::vault::ErrorKind;
 use crate::volume::{self, writer};
+
+const SOURCE_CACHE: SourceLabels = SourceLabels { source: "cache" };
+const SOURCE_API: SourceLabels = SourceLabels { source: "api" };
 
 /// Node-level settings of the publish path.
 #[derive(Debug, Clone)]
@@ -43,6 +48,8 @@ pub struct PublishSettings {
 pub struct Publisher {
     settings: PublishSettings,
     kube: KubeClient,
+    /// The node's Pods, so most publishes need no GET.
+    pods: PodCache,
     events: EventRecorder,
     content: ContentBuilder,
     refresher: Refresher,
@@ -57,6 +64,7 @@ impl Publisher {
     pub fn new(
         settings: PublishSettings,
         kube: KubeClient,
+        pods: PodCache,
         content: ContentBuilder,
         refresher: Refresher,
         state: StateDir,
@@ -74,6 +82,7 @@ impl Publisher {
             settings,
             events: EventRecorder::new(kube.clone()),
             kube,
+            pods,
             content,
             refresher,
             state,
@@ -280,7 +289,18 @@ impl Publisher {
         }
     }
 
+    /// The Pod kubelet names: from the node's Pod cache when it holds this
+    /// incarnation, else from the API server.
     async fn fetch_pod(&self, pod_ref: &PodRef) -> Result<Pod> {
+        let metrics = crate::metrics::global();
+        if let Some(pod) = self
+            .pods
+            .get(&pod_ref.namespace, &pod_ref.name, &pod_ref.uid)
+        {
+            metrics.pod_reads.get_or_create(&SOURCE_CACHE).inc();
+            return Ok(Pod::clone(&pod));
+        }
+        metrics.pod_reads.get_or_create(&SOURCE_API).inc();
         let pod = self.kube.get_pod(&pod_ref.namespace, &pod_ref.name).await?;
         if pod.metadata.uid != pod_ref.uid {
             return Err(Error::FailedPrecondition(format!(

@@ -426,11 +426,18 @@ impl VaultClient {
         let mount = match self.mounts.get(target, request.path()) {
             Some(known) => Some(known),
             None => {
-                let found = self.kv_mount_info(target, token, request.path()).await?;
-                if let Some(info) = &found {
-                    self.mounts.put(target, request.path(), info.clone());
+                let turn = self.mounts.lookup_turn(target, request.path());
+                let _turn = turn.lock().await;
+                match self.mounts.get(target, request.path()) {
+                    Some(known) => Some(known),
+                    None => {
+                        let found = self.kv_mount_info(target, token, request.path()).await?;
+                        if let Some(info) = &found {
+                            self.mounts.put(target, request.path(), info.clone());
+                        }
+                        found
+                    }
                 }
-                found
             }
         };
         self.fetch_secret(target, token, &request, mount.as_ref())

@@ -38,6 +38,9 @@ struct Entry {
 #[derive(Debug, Default, Clone)]
 pub(crate) struct MountCache {
     entries: Arc<Mutex<HashMap<Key, Entry>>>,
+    /// One lookup at a time per first path segment, so a burst of reads
+    /// below one mount asks Vault once and the rest find the answer.
+    lookups: Arc<Mutex<HashMap<Key, Arc<tokio::sync::Mutex<()>>>>>,
 }
 
 impl MountCache {
@@ -54,6 +57,19 @@ impl MountCache {
                 .filter(|e| e.at.elapsed() < TTL && (e.whole_mount || prefix == path))
                 .map(|e| e.info.clone())
         })
+    }
+
+    /// The turn to look up the mount of `path` at `target`: held while
+    /// asking Vault, so that others below the same first segment wait and
+    /// then find the answer with [`MountCache::get`].
+    pub(crate) fn lookup_turn(&self, target: &Target, path: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let path = normalise(path);
+        let first = path.split_inclusive('/').next().unwrap_or_default();
+        let mut lookups = self.lookups.lock().unwrap_or_else(|p| p.into_inner());
+        if lookups.len() >= MAX_ENTRIES {
+            lookups.retain(|_, turn| Arc::strong_count(turn) > 1);
+        }
+        lookups.entry(key(target, first)).or_default().clone()
     }
 
     /// Remembers what Vault said about the mount of `path` at `target`.
@@ -150,5 +166,16 @@ mod tests {
         assert_eq!(cache.get(&target, "team/secret/a"), Some(kv2()));
         assert_eq!(cache.get(&target, "team/secret/b"), None);
         assert_eq!(cache.get(&target, "secret/a"), None);
+    }
+
+    #[test]
+    fn lookups_below_one_first_segment_take_turns() {
+        let cache = MountCache::default();
+        let target = Target::new("http://127.0.0.1:8200").unwrap();
+        let a = cache.lookup_turn(&target, "secret/team-a/db");
+        let b = cache.lookup_turn(&target, "/secret/team-b/api");
+        let other = cache.lookup_turn(&target, "secrets/x");
+        assert!(Arc::ptr_eq(&a, &b));
+        assert!(!Arc::ptr_eq(&a, &other));
     }
 }

@@ -133,7 +133,7 @@ impl Driver {
             .arg("--endpoint")
             .arg(format!("unix://{}", self.socket.display()))
             .arg("--node-id")
-            .arg("test-node")
+            .arg(super::kube_api::NODE_NAME)
             .arg("--kubelet-dir")
             .arg(&self.kubelet_dir)
             .args(&options.args)

@@ -1,5 +1,6 @@
-//! A small stand-in for the Kubernetes API server: TokenReview, GET Pod and POST
-//! Event, with the real API's JSON shapes, on plain HTTP at 127.0.0.1.
+//! A small stand-in for the Kubernetes API server: TokenReview, GET, list and
+//! watch of Pods, POST and PATCH of Events, with the real API's JSON shapes,
+//! on plain HTTP at 127.0.0.1.
 //!
 //! It runs on its own runtime thread so that it keeps answering while a test's
 //! runtime is blocked, and so one instance can serve every test of a binary.
@@ -10,7 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
@@ -19,6 +21,13 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 
 use super::jwt::{API_AUDIENCE, JwtIssuer, PodIdentity, new_uid, unix_now};
+
+/// Every answer's body: whole, or a watch's stream of lines.
+type Body = BoxBody<Bytes, std::convert::Infallible>;
+
+/// The node every Pod the harness registers is scheduled to (the driver's
+/// `--node-id`).
+pub const NODE_NAME: &str = "test-node";
 
 /// How long a checked API bearer token counts as checked (kube-apiserver's
 /// default token success cache).
@@ -42,6 +51,47 @@ struct Inner {
     revoked_pod_uids: HashSet<String>,
     token_reviews: usize,
     pod_gets: usize,
+    pod_gets_by: HashMap<(String, String), usize>,
+    /// The last resourceVersion handed out.
+    resource_version: u64,
+    /// Pod changes a watch can resume from: (resourceVersion, type, object).
+    history: Vec<(u64, &'static str, Value)>,
+    /// Changes before this resourceVersion are compacted away (410 Gone).
+    history_start: u64,
+    /// Open watches.
+    watchers: Vec<Watcher>,
+}
+
+/// An open Pod watch: its node filter and where its lines go.
+struct Watcher {
+    id: u64,
+    node: Option<String>,
+    lines: tokio::sync::mpsc::UnboundedSender<Bytes>,
+}
+
+impl Inner {
+    /// Records a Pod change and sends it to every watch that selects it.
+    fn pod_changed(&mut self, kind: &'static str, mut pod: Value) {
+        self.resource_version += 1;
+        let rv = self.resource_version;
+        pod["metadata"]["resourceVersion"] = json!(rv.to_string());
+        let line = watch_line(kind, &pod);
+        self.watchers
+            .retain(|w| !selects(w.node.as_deref(), &pod) || w.lines.send(line.clone()).is_ok());
+        self.history.push((rv, kind, pod));
+    }
+}
+
+/// Whether a `spec.nodeName` field selector (`None`: none) selects `pod`.
+fn selects(node: Option<&str>, pod: &Value) -> bool {
+    node.is_none_or(|node| pod["spec"]["nodeName"].as_str() == Some(node))
+}
+
+/// One line of a watch response.
+fn watch_line(kind: &str, object: &Value) -> Bytes {
+    let mut line = json!({"type": kind, "object": object}).to_string();
+    line.push('\n');
+    Bytes::from(line)
 }
 
 struct State {
@@ -149,7 +199,7 @@ impl KubeApi {
             .insert(pod_uid.to_owned());
     }
 
-    /// Registers (or replaces) a Pod object for `GET .../pods/{name}`.
+    /// Registers (or replaces) a Pod object: GET, list and watch see it.
     pub fn put_pod(&self, pod: Value) {
         let ns = pod["metadata"]["namespace"]
             .as_str()
@@ -159,15 +209,48 @@ impl KubeApi {
             .as_str()
             .expect("pod name")
             .to_owned();
-        self.state.lock().pods.insert((ns, name), pod);
+        let mut inner = self.state.lock();
+        let kind = if inner.pods.contains_key(&(ns.clone(), name.clone())) {
+            "MODIFIED"
+        } else {
+            "ADDED"
+        };
+        inner.pod_changed(kind, pod);
+        let stored = inner.history.last().expect("just recorded").2.clone();
+        inner.pods.insert((ns, name), stored);
     }
 
     /// Removes a Pod object.
     pub fn delete_pod(&self, namespace: &str, name: &str) {
+        let mut inner = self.state.lock();
+        if let Some(pod) = inner.pods.remove(&(namespace.to_owned(), name.to_owned())) {
+            inner.pod_changed("DELETED", pod);
+        }
+    }
+
+    /// Ends every open watch, as an API server does when its watch times
+    /// out or it restarts; clients resume from their last resourceVersion.
+    pub fn end_watches(&self) {
+        self.state.lock().watchers.clear();
+    }
+
+    /// Forgets the change history (etcd compaction): resuming a watch from
+    /// an older resourceVersion gets 410 Gone, and clients must list again.
+    pub fn compact(&self) {
+        let mut inner = self.state.lock();
+        inner.history.clear();
+        inner.history_start = inner.resource_version + 1;
+        inner.watchers.clear();
+    }
+
+    /// How many Pod GETs asked for `namespace/name`.
+    pub fn pod_gets_of(&self, namespace: &str, name: &str) -> usize {
         self.state
             .lock()
-            .pods
-            .remove(&(namespace.to_owned(), name.to_owned()));
+            .pod_gets_by
+            .get(&(namespace.to_owned(), name.to_owned()))
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Events posted so far, in order.
@@ -266,11 +349,11 @@ async fn accept_loop(
     }
 }
 
-fn respond(status: StatusCode, body: &Value) -> Response<Full<Bytes>> {
+fn respond(status: StatusCode, body: &Value) -> Response<Body> {
     Response::builder()
         .status(status)
         .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(body.to_string())))
+        .body(Full::new(Bytes::from(body.to_string())).boxed())
         .expect("response")
 }
 
@@ -291,7 +374,7 @@ fn status_object(code: StatusCode, reason: &str, message: &str, details: Option<
     status
 }
 
-fn failure(code: StatusCode, reason: &str, message: &str) -> Response<Full<Bytes>> {
+fn failure(code: StatusCode, reason: &str, message: &str) -> Response<Body> {
     respond(code, &status_object(code, reason, message, None))
 }
 
@@ -366,10 +449,7 @@ impl State {
     }
 }
 
-async fn handle(
-    state: Arc<State>,
-    req: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, hyper::Error> {
+async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Body>, hyper::Error> {
     let mode = state.lock().mode.unwrap_or(Mode::Normal);
     if mode == Mode::Error500 {
         return Ok(failure(
@@ -387,6 +467,7 @@ async fn handle(
     }
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
+    let query = query_pairs(req.uri().query().unwrap_or(""));
     let body = req.into_body().collect().await?.to_bytes();
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     let answer = match (&method, segments.as_slice()) {
@@ -394,6 +475,7 @@ async fn handle(
             token_review(&state, &body)
         }
         (&Method::GET, ["api", "v1", "namespaces", ns, "pods", name]) => get_pod(&state, ns, name),
+        (&Method::GET, ["api", "v1", "pods"]) => list_or_watch_pods(&state, &query),
         (&Method::POST, ["api", "v1", "namespaces", ns, "events"]) => post_event(&state, ns, &body),
         (&Method::PATCH, ["api", "v1", "namespaces", ns, "events", name]) => {
             patch_event(&state, ns, name, &body)
@@ -407,7 +489,7 @@ async fn handle(
     Ok(answer)
 }
 
-fn token_review(state: &State, body: &[u8]) -> Response<Full<Bytes>> {
+fn token_review(state: &State, body: &[u8]) -> Response<Body> {
     let Ok(review) = serde_json::from_slice::<Value>(body) else {
         return failure(
             StatusCode::BAD_REQUEST,
@@ -473,9 +555,13 @@ fn token_review(state: &State, body: &[u8]) -> Response<Full<Bytes>> {
     )
 }
 
-fn get_pod(state: &State, ns: &str, name: &str) -> Response<Full<Bytes>> {
+fn get_pod(state: &State, ns: &str, name: &str) -> Response<Body> {
     let mut inner = state.lock();
     inner.pod_gets += 1;
+    *inner
+        .pod_gets_by
+        .entry((ns.to_owned(), name.to_owned()))
+        .or_default() += 1;
     match inner.pods.get(&(ns.to_owned(), name.to_owned())) {
         Some(pod) => respond(StatusCode::OK, pod),
         None => respond(
@@ -490,7 +576,148 @@ fn get_pod(state: &State, ns: &str, name: &str) -> Response<Full<Bytes>> {
     }
 }
 
-fn post_event(state: &State, ns: &str, body: &[u8]) -> Response<Full<Bytes>> {
+/// `?a=b&c=d`, percent-decoded.
+fn query_pairs(query: &str) -> HashMap<String, String> {
+    query
+        .split('&')
+        .filter_map(|pair| pair.split_once('=').or(Some((pair, ""))))
+        .filter(|(k, _)| !k.is_empty())
+        .map(|(k, v)| (percent_decode(k), percent_decode(v)))
+        .collect()
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
+                match u8::from_str_radix(hex, 16) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 3;
+                        continue;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            b'+' => out.push(b' '),
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `GET /api/v1/pods`: a `PodList`, or with `watch=true` a stream of
+/// changes after `resourceVersion`, filtered by a `spec.nodeName=` field
+/// selector (the only one the stand-in knows).
+fn list_or_watch_pods(state: &Arc<State>, query: &HashMap<String, String>) -> Response<Body> {
+    let node = match query.get("fieldSelector").map(String::as_str) {
+        None | Some("") => None,
+        Some(selector) => match selector.strip_prefix("spec.nodeName=") {
+            Some(node) => Some(node.to_owned()),
+            None => {
+                return failure(
+                    StatusCode::BAD_REQUEST,
+                    "BadRequest",
+                    &format!("unable to parse requirement: field label not supported: {selector}"),
+                );
+            }
+        },
+    };
+    let mut inner = state.lock();
+    if query.get("watch").map(String::as_str) != Some("true") {
+        let mut items: Vec<&Value> = inner
+            .pods
+            .values()
+            .filter(|pod| selects(node.as_deref(), pod))
+            .collect();
+        items.sort_by_key(|pod| pod["metadata"]["name"].as_str().unwrap_or("").to_owned());
+        return respond(
+            StatusCode::OK,
+            &json!({
+                "kind": "PodList",
+                "apiVersion": "v1",
+                "metadata": {"resourceVersion": inner.resource_version.to_string()},
+                "items": items,
+            }),
+        );
+    }
+    let (lines, rx) = tokio::sync::mpsc::unbounded_channel();
+    let from: u64 = query
+        .get("resourceVersion")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    if from == 0 {
+        // "Any": the current state as ADDED events, then changes.
+        let mut current: Vec<&Value> = inner
+            .pods
+            .values()
+            .filter(|pod| selects(node.as_deref(), pod))
+            .collect();
+        current.sort_by_key(|pod| {
+            pod["metadata"]["resourceVersion"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned()
+        });
+        for pod in current {
+            let _ = lines.send(watch_line("ADDED", pod));
+        }
+    } else if from + 1 < inner.history_start {
+        let gone = status_object(
+            StatusCode::GONE,
+            "Expired",
+            &format!("too old resource version: {from} ({})", inner.history_start),
+            None,
+        );
+        let _ = lines.send(watch_line("ERROR", &gone));
+        drop(lines);
+        return stream(rx);
+    } else {
+        for (rv, kind, pod) in &inner.history {
+            if *rv > from && selects(node.as_deref(), pod) {
+                let _ = lines.send(watch_line(kind, pod));
+            }
+        }
+    }
+    let id = {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    };
+    let timeout = query
+        .get("timeoutSeconds")
+        .and_then(|v| v.parse().ok())
+        .map(Duration::from_secs);
+    if let Some(timeout) = timeout {
+        // The watch ends after its timeout, as the real server's does.
+        let state = state.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(timeout).await;
+            state.lock().watchers.retain(|w| w.id != id);
+        });
+    }
+    inner.watchers.push(Watcher { id, node, lines });
+    stream(rx)
+}
+
+/// A chunked answer whose lines come from `rx` until every sender is gone.
+fn stream(rx: tokio::sync::mpsc::UnboundedReceiver<Bytes>) -> Response<Body> {
+    let frames = futures_util::stream::unfold(rx, |mut rx| async move {
+        let line = rx.recv().await?;
+        Some((Ok(hyper::body::Frame::data(line)), rx))
+    });
+    Response::builder()
+        .status(StatusCode::OK)
+        .header("content-type", "application/json")
+        .body(StreamBody::new(frames).boxed())
+        .expect("response")
+}
+
+fn post_event(state: &State, ns: &str, body: &[u8]) -> Response<Body> {
     let Ok(mut event) = serde_json::from_slice::<Value>(body) else {
         return failure(StatusCode::BAD_REQUEST, "BadRequest", "invalid Event body");
     };
@@ -516,7 +743,7 @@ fn post_event(state: &State, ns: &str, body: &[u8]) -> Response<Full<Bytes>> {
 
 /// A JSON merge patch of a recorded event (the API's `PATCH` with
 /// `application/merge-patch+json`).
-fn patch_event(state: &State, ns: &str, name: &str, body: &[u8]) -> Response<Full<Bytes>> {
+fn patch_event(state: &State, ns: &str, name: &str, body: &[u8]) -> Response<Body> {
     let Ok(Value::Object(patch)) = serde_json::from_slice::<Value>(body) else {
         return failure(StatusCode::BAD_REQUEST, "BadRequest", "invalid merge patch");
     };
@@ -553,6 +780,7 @@ pub fn pod_json(id: &PodIdentity, annotations: &BTreeMap<String, String>) -> Val
         },
         "spec": {
             "serviceAccountName": id.service_account,
+            "nodeName": NODE_NAME,
             "volumes": [{
                 "name": "vault-secrets",
                 "csi": {"driver": "vault.csi.openbao.org", "readOnly": true},

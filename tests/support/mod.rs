@@ -7,6 +7,7 @@
 
 pub mod agent;
 pub mod bao;
+pub mod bench;
 pub mod driver;
 pub mod jwt;
 pub mod kube_api;

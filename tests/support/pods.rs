@@ -47,6 +47,7 @@ pub fn pod_json(id: &PodIdentity, annotations: &[(&str, &str)]) -> Value {
         },
         "spec": {
             "serviceAccountName": id.service_account,
+            "nodeName": super::kube_api::NODE_NAME,
             "containers": [{
                 "name": "app",
                 "image": "registry.example/app:1",
@@ -92,6 +93,15 @@ impl TestPod {
         let mut all = vec![("agent-inject", "true"), ("role", self.role.as_str())];
         all.extend_from_slice(annotations);
         fixture.kube.put_pod(pod_json(&self.id, &all));
+    }
+
+    /// Like [`TestPod::register`], for a Pod scheduled to `node`.
+    pub fn register_on(&self, fixture: &Fixture, node: &str, annotations: &[(&str, &str)]) {
+        let mut all = vec![("agent-inject", "true"), ("role", self.role.as_str())];
+        all.extend_from_slice(annotations);
+        let mut pod = pod_json(&self.id, &all);
+        pod["spec"]["nodeName"] = Value::String(node.to_string());
+        fixture.kube.put_pod(pod);
     }
 
     /// A fresh projected token for audience `vault`.

@@ -1,0 +1,269 @@
+//! The Pods scheduled to this node, kept current by one list-and-watch, so
+//! that a publish finds its Pod without a round trip to the API server.
+//!
+//! Kubelet learns about a Pod from its own watch before it mounts anything,
+//! so the Pod is normally here by the time its volume is published. When it
+//! is not (not seen yet, another uid, the watch broken), the publish reads
+//! the Pod with a GET as before: the cache only ever saves a request.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::kube::{KubeClient, PodChange};
+use crate::pod::Pod;
+
+/// How long one watch request runs before it is renewed.
+const WATCH_TIMEOUT: Duration = Duration::from_secs(300);
+/// First and longest wait before listing again after a failure.
+const FIRST_BACKOFF: Duration = Duration::from_secs(1);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// Pods by (namespace, name).
+type PodMap = HashMap<(String, String), Arc<Pod>>;
+
+/// The node's Pods by namespace and name; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct PodCache {
+    pods: Arc<Mutex<PodMap>>,
+    /// Whether the cache follows the API server right now.
+    synced: Arc<watch::Sender<bool>>,
+}
+
+impl Default for PodCache {
+    fn default() -> Self {
+        Self {
+            pods: Arc::default(),
+            synced: Arc::new(watch::channel(false).0),
+        }
+    }
+}
+
+impl PodCache {
+    /// The Pod `namespace/name` with uid `uid`, if the cache is in sync and
+    /// holds that very incarnation.
+    pub fn get(&self, namespace: &str, name: &str, uid: &str) -> Option<Arc<Pod>> {
+        if !*self.synced.borrow() {
+            return None;
+        }
+        lock(&self.pods)
+            .get(&(namespace.to_string(), name.to_string()))
+            .filter(|pod| pod.metadata.uid == uid)
+            .cloned()
+    }
+
+    /// How many Pods the cache holds.
+    pub fn len(&self) -> usize {
+        lock(&self.pods).len()
+    }
+
+    /// Whether the cache holds no Pod.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether the cache follows the API server right now.
+    pub fn is_synced(&self) -> bool {
+        *self.synced.borrow()
+    }
+
+    /// Waits until the cache is in sync, for at most `limit`; returns
+    /// whether it is.
+    pub async fn wait_synced(&self, limit: Duration) -> bool {
+        let mut synced = self.synced.subscribe();
+        tokio::time::timeout(limit, synced.wait_for(|s| *s))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+
+    /// Replaces everything with a fresh list; the cache is in sync.
+    pub fn replace(&self, pods: Vec<Pod>) {
+        let fresh = pods
+            .into_iter()
+            .map(|pod| (key(&pod), Arc::new(pod)))
+            .collect();
+        *lock(&self.pods) = fresh;
+        self.synced.send_replace(true);
+    }
+
+    /// Applies one change from the watch.
+    pub fn apply(&self, change: &PodChange) {
+        match change {
+            PodChange::Applied { pod, .. } => {
+                lock(&self.pods).insert(key(pod), Arc::new(Pod::clone(pod)));
+            }
+            PodChange::Deleted { pod, .. } => {
+                let mut pods = lock(&self.pods);
+                // A delete of an older incarnation leaves a newer one alone.
+                if pods
+                    .get(&key(pod))
+                    .is_some_and(|held| held.metadata.uid == pod.metadata.uid)
+                {
+                    pods.remove(&key(pod));
+                }
+            }
+            PodChange::Bookmark { .. } | PodChange::Expired => {}
+        }
+    }
+
+    /// The watch broke: answers are no longer trusted until the next list.
+    pub fn lose_sync(&self) {
+        self.synced.send_replace(false);
+    }
+
+    /// Lists and watches the Pods on `node` for as long as the driver runs,
+    /// listing again whenever the watch cannot resume.
+    pub async fn follow(self, kube: KubeClient, node: String) {
+        let mut backoff = FIRST_BACKOFF;
+        loop {
+            match self.list_and_watch(&kube, &node).await {
+                // The API server asked for a fresh list: no failure, no wait.
+                Ok(()) => backoff = FIRST_BACKOFF,
+                Err(error) => {
+                    self.lose_sync();
+                    tracing::warn!(%error, retry_in = ?backoff, "the node's Pod watch failed; publishes read Pods with a GET meanwhile");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+    }
+
+    /// One list, then watches from it until the resourceVersion expires
+    /// (`Ok`) or a request fails (`Err`).
+    async fn list_and_watch(
+        &self,
+        kube: &KubeClient,
+        node: &str,
+    ) -> Result<(), crate::kube::KubeError> {
+        let (pods, mut resource_version) = kube.list_node_pods(node).await?;
+        tracing::debug!(pods = pods.len(), "listed the node's Pods");
+        self.replace(pods);
+        loop {
+            let mut watch = kube
+                .watch_node_pods(node, &resource_version, WATCH_TIMEOUT)
+                .await?;
+            while let Some(change) = watch.next().await? {
+                match &change {
+                    PodChange::Expired => {
+                        self.lose_sync();
+                        return Ok(());
+                    }
+                    PodChange::Applied {
+                        resource_version: at,
+                        ..
+                    }
+                    | PodChange::Deleted {
+                        resource_version: at,
+                        ..
+                    }
+                    | PodChange::Bookmark {
+                        resource_version: at,
+                    } => {
+                        if !at.is_empty() {
+                            resource_version.clone_from(at);
+                        }
+                    }
+                }
+                self.apply(&change);
+            }
+            // The server ended the watch (its timeout): resume where it was.
+        }
+    }
+}
+
+fn key(pod: &Pod) -> (String, String) {
+    (pod.metadata.namespace.clone(), pod.metadata.name.clone())
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pod::ObjectMeta;
+
+    fn pod(name: &str, uid: &str) -> Pod {
+        Pod {
+            metadata: ObjectMeta {
+                name: name.into(),
+                namespace: "ns".into(),
+                uid: uid.into(),
+                ..ObjectMeta::default()
+            },
+            ..Pod::default()
+        }
+    }
+
+    fn applied(pod: Pod) -> PodChange {
+        PodChange::Applied {
+            pod: Box::new(pod),
+            resource_version: "1".into(),
+        }
+    }
+
+    #[test]
+    fn nothing_is_answered_before_the_first_list() {
+        let cache = PodCache::default();
+        cache.apply(&applied(pod("web", "u1")));
+        assert!(cache.get("ns", "web", "u1").is_none());
+    }
+
+    #[test]
+    fn a_listed_pod_is_answered_for_its_own_uid_only() {
+        let cache = PodCache::default();
+        cache.replace(vec![pod("web", "u1")]);
+        assert_eq!(cache.get("ns", "web", "u1").unwrap().metadata.uid, "u1");
+        assert!(cache.get("ns", "web", "u2").is_none());
+        assert!(cache.get("other", "web", "u1").is_none());
+    }
+
+    #[test]
+    fn a_modified_pod_replaces_the_one_held() {
+        let cache = PodCache::default();
+        cache.replace(vec![pod("web", "u1")]);
+        cache.apply(&applied(pod("web", "u2")));
+        assert!(cache.get("ns", "web", "u1").is_none());
+        assert!(cache.get("ns", "web", "u2").is_some());
+    }
+
+    #[test]
+    fn a_deleted_pod_is_gone_but_not_a_newer_incarnation() {
+        let cache = PodCache::default();
+        cache.replace(vec![pod("web", "u2")]);
+        cache.apply(&PodChange::Deleted {
+            pod: Box::new(pod("web", "u1")),
+            resource_version: "2".into(),
+        });
+        assert!(cache.get("ns", "web", "u2").is_some());
+        cache.apply(&PodChange::Deleted {
+            pod: Box::new(pod("web", "u2")),
+            resource_version: "3".into(),
+        });
+        assert!(cache.get("ns", "web", "u2").is_none());
+        assert!(cache.is_empty());
+    }
+
+    #[test]
+    fn a_broken_watch_stops_answers_until_the_next_list() {
+        let cache = PodCache::default();
+        cache.replace(vec![pod("web", "u1")]);
+        cache.lose_sync();
+        assert!(cache.get("ns", "web", "u1").is_none());
+        cache.replace(vec![pod("web", "u1")]);
+        assert!(cache.get("ns", "web", "u1").is_some());
+    }
+
+    #[test]
+    fn a_new_list_forgets_pods_that_left_the_node() {
+        let cache = PodCache::default();
+        cache.replace(vec![pod("web", "u1"), pod("db", "u3")]);
+        cache.replace(vec![pod("db", "u3")]);
+        assert!(cache.get("ns", "web", "u1").is_none());
+        assert_eq!(cache.len(), 1);
+    }
+}
