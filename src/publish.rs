@@ -2,7 +2,7 @@
 //! and the volume's handover to the refresh loop.
 //!
 //! ```text
-//! request -> Pod (API server, uid checked) -> Plan -> Vault token (the
+//! request -> Pod (node's Pod watch or API server, uid checked) -> Plan -> Vault token (the
 //! identity's live one, or a login with the Pod's JWT) -> secrets fetched
 //! once each -> files -> tmpfs generation -> state record -> refresh loop
 //! ```
