@@ -122,6 +122,17 @@ fn main() {
         f(fp, 2),
         f(pp.zip(fp).map(|(p, f)| p / f), 2)
     );
+    let (lm, rm) = (
+        num(&publish, "live_identity_median_ms"),
+        num(&publish, "read_floor_median_ms"),
+    );
+    let _ = writeln!(
+        table,
+        "| publish latency, median, identity already on the node (no login) | {} ms | {} ms: keep-alive client, read with a known token | {}x | | |",
+        f(lm, 2),
+        f(rm, 2),
+        f(lm.zip(rm).map(|(l, r)| l / r), 2)
+    );
     let am = num(&publish, "agent_median_ms");
     let cold = am.zip(pm).map(|(a, p)| a / p);
     let _ = writeln!(

@@ -20,6 +20,8 @@ const WATCH_TIMEOUT: Duration = Duration::from_secs(300);
 /// First and longest wait before listing again after a failure.
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// Pause before listing again when the resourceVersion expired.
+const RELIST_PAUSE: Duration = Duration::from_millis(100);
 
 /// Pods by (namespace, name).
 type PodMap = HashMap<(String, String), Arc<Pod>>;
@@ -119,8 +121,12 @@ impl PodCache {
         let mut backoff = FIRST_BACKOFF;
         loop {
             match self.list_and_watch(&kube, &node).await {
-                // The API server asked for a fresh list: no failure, no wait.
-                Ok(()) => backoff = FIRST_BACKOFF,
+                // The API server asked for a fresh list: no failure, and
+                // only a short pause in case it keeps asking.
+                Ok(()) => {
+                    backoff = FIRST_BACKOFF;
+                    tokio::time::sleep(RELIST_PAUSE).await;
+                }
                 Err(error) => {
                     self.lose_sync();
                     tracing::warn!(%error, retry_in = ?backoff, "the node's Pod watch failed; publishes read Pods with a GET meanwhile");

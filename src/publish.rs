@@ -173,18 +173,16 @@ impl Publisher {
         let root = target.to_path_buf();
         let mounting = tokio::task::spawn_blocking(move || volume::ensure_tmpfs(&root, size));
         let mut fetched = FetchedSet::default();
-        let rendered = self
-            .render(
-                volume_id,
-                target,
-                &context,
-                &plan,
-                &recipe,
-                &vault_target,
-                &mut fetched,
-                started,
-            )
-            .await;
+        let volume = VolumeToRender {
+            volume_id,
+            target,
+            context: &context,
+            plan: &plan,
+            recipe: &recipe,
+            vault_target: &vault_target,
+            started,
+        };
+        let rendered = self.render(&volume, &mut fetched).await;
         let vault_done = started.elapsed();
         let mounted_now = mounting
             .await
@@ -234,18 +232,20 @@ impl Publisher {
 
     /// The volume's files: a token (the identity's, or a login with the
     /// Pod's), then every secret its templates read, fetched once each.
-    #[allow(clippy::too_many_arguments)]
     async fn render(
         &self,
-        volume_id: &str,
-        target: &Path,
-        context: &PublishContext,
-        plan: &Plan,
-        recipe: &Recipe,
-        vault_target: &crate::vault::Target,
+        volume: &VolumeToRender<'_>,
         fetched: &mut FetchedSet,
-        started: Instant,
     ) -> Result<Vec<writer::FileContent>> {
+        let VolumeToRender {
+            volume_id,
+            target,
+            context,
+            plan,
+            recipe,
+            vault_target,
+            started,
+        } = *volume;
         let session = self
             .refresher
             .session_key(volume_id, plan, vault_target, &context.pod);
@@ -331,6 +331,19 @@ impl Publisher {
             );
         }
     }
+}
+
+/// What a first publish renders: the volume, its Pod and its Plan.
+#[derive(Clone, Copy)]
+struct VolumeToRender<'a> {
+    volume_id: &'a str,
+    target: &'a Path,
+    context: &'a PublishContext,
+    plan: &'a Plan,
+    recipe: &'a Recipe,
+    vault_target: &'a crate::vault::Target,
+    /// When the publish began: reads that ran since then may be shared.
+    started: Instant,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -262,7 +262,9 @@ impl Node for NodeService {
         let request = request.into_inner();
         let span = tracing::info_span!("publish", volume = %request.volume_id);
         async {
-            tracing::info!(request = ?PublishRequestLog(&request), "NodePublishVolume");
+            // Debug: kubelet republishes every volume about once a minute;
+            // outcomes are logged at info (first publishes) and warn.
+            tracing::debug!(request = ?PublishRequestLog(&request), "NodePublishVolume");
             let service = self.clone();
             // Own task: kubelet timing out must not cut a publish in half.
             let outcome =
@@ -295,7 +297,7 @@ impl Node for NodeService {
         let request = request.into_inner();
         let span = tracing::info_span!("unpublish", volume = %request.volume_id);
         async {
-            tracing::info!(target_path = %request.target_path, "NodeUnpublishVolume");
+            tracing::debug!(target_path = %request.target_path, "NodeUnpublishVolume");
             let service = self.clone();
             let outcome =
                 tokio::spawn(async move { service.unpublish(request).await }.in_current_span())
