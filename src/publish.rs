@@ -204,19 +204,11 @@ impl Publisher {
         let owner = recipe.owner();
         let state = self.state.clone();
         let record = VolumeRecord::new(volume_id, target, &context.pod);
-        let write = move || write_volume(&root, mounted_now, &files, owner, &state, &record);
-        // A few small writes to a tmpfs: done on this worker (its other
-        // tasks move on meanwhile) rather than handed to the blocking pool
-        // and back, which costs two thread wake-ups.
-        let outcome = if tokio::runtime::Handle::current().runtime_flavor()
-            == tokio::runtime::RuntimeFlavor::MultiThread
-        {
-            tokio::task::block_in_place(write)?
-        } else {
-            tokio::task::spawn_blocking(write)
-                .await
-                .map_err(|e| Error::Internal(format!("write task failed: {e}")))??
-        };
+        let outcome = tokio::task::spawn_blocking(move || {
+            write_volume(&root, mounted_now, &files, owner, &state, &record)
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("write task failed: {e}")))??;
         tracing::info!(
             files = plan.files.len(),
             ?outcome,
