@@ -49,26 +49,11 @@ async fn main() {
         .build()
         .unwrap();
     let addr = fx.bao.addr();
+    let data_path = format!("{mount}/data/{key}");
     let floor_round = || async {
         let start = Instant::now();
-        let login: serde_json::Value = http
-            .put(format!("{addr}/v1/auth/kubernetes/login"))
-            .json(&json!({"role": pod.role, "jwt": jwt}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let token = login["auth"]["client_token"].as_str().unwrap().to_string();
-        let read = http
-            .get(format!("{addr}/v1/{mount}/data/{key}"))
-            .header("X-Vault-Token", &token)
-            .send()
-            .await
-            .unwrap();
-        assert!(read.status().is_success());
-        read.bytes().await.unwrap();
+        let token = login(&http, &addr, &pod.role, &jwt).await;
+        read(&http, &addr, &data_path, &token).await;
         start.elapsed()
     };
 
@@ -156,26 +141,10 @@ async fn main() {
         .node_publish_volume(anchor.publish_request(&driver, VOLUME, &jwt))
         .await
         .unwrap();
-    let login: serde_json::Value = http
-        .put(format!("{addr}/v1/auth/kubernetes/login"))
-        .json(&json!({"role": pod.role, "jwt": jwt}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = login["auth"]["client_token"].as_str().unwrap().to_string();
+    let token = login(&http, &addr, &pod.role, &jwt).await;
     let read_round = || async {
         let start = Instant::now();
-        let read = http
-            .get(format!("{addr}/v1/{mount}/data/{key}"))
-            .header("X-Vault-Token", &token)
-            .send()
-            .await
-            .unwrap();
-        assert!(read.status().is_success());
-        read.bytes().await.unwrap();
+        read(&http, &addr, &data_path, &token).await;
         start.elapsed()
     };
     let requests_before = driver.vault_requests();
@@ -234,3 +203,29 @@ async fn main() {
 }
 
 const AGENT_ROUNDS: usize = 10;
+
+/// A kubernetes-auth login with a plain client; the token.
+async fn login(http: &reqwest::Client, addr: &str, role: &str, jwt: &str) -> String {
+    let answer: serde_json::Value = http
+        .put(format!("{addr}/v1/auth/kubernetes/login"))
+        .json(&json!({"role": role, "jwt": jwt}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    answer["auth"]["client_token"].as_str().unwrap().to_string()
+}
+
+/// A read of `path` with a plain client, body and all.
+async fn read(http: &reqwest::Client, addr: &str, path: &str, token: &str) {
+    let answer = http
+        .get(format!("{addr}/v1/{path}"))
+        .header("X-Vault-Token", token)
+        .send()
+        .await
+        .unwrap();
+    assert!(answer.status().is_success());
+    answer.bytes().await.unwrap();
+}

@@ -330,7 +330,7 @@ async fn main() {
     // with fresh Pods (so each round logs in again), then unpublish.
     let mut rounds = Vec::new();
     let mut floors = Vec::new();
-    let mut pods = Vec::new();
+    let mut pods: Vec<TestPod> = Vec::new();
     let mut burst_requests = String::new();
     let mut burst_audit = BTreeMap::new();
     let mut cpu = (0.0, 0.0, 0.0);
@@ -338,7 +338,6 @@ async fn main() {
         if !pods.is_empty() {
             let mut node = NodeClient::new(channel.clone());
             for pod in pods.drain(..) {
-                let pod: TestPod = pod;
                 node.node_unpublish_volume(pod.unpublish_request(&driver, VOLUME))
                     .await
                     .unwrap();

@@ -86,7 +86,7 @@ fn verdict(met: Option<bool>) -> &'static str {
 
 fn main() {
     let publish = load("publish_latency");
-    let load_ = load("refresh_load");
+    let refresh = load("refresh_load");
     let f = |v: Option<f64>, digits: usize| v.map_or("-".to_string(), |x| format!("{x:.digits$}"));
     let mut table = String::new();
     let _ = writeln!(table, "Machine: {}. Run: {}.\n", machine(), today());
@@ -143,30 +143,30 @@ fn main() {
         f(cold, 0),
         verdict(cold.map(|c| c >= 10.0))
     );
-    let (bp, be) = (num(&load_, "burst_p99_ms"), num(&load_, "burst_errors"));
+    let (bp, be) = (num(&refresh, "burst_p99_ms"), num(&refresh, "burst_errors"));
     let _ = writeln!(
         table,
         "| burst of 110 publishes, p99 (median of {} rounds) | {} ms, {} errors | {} ms: OpenBao alone for the same 10 logins + 30 reads, on the same cores; {} ms p99: the sidecar model's 440 requests alone | | < 100 ms, 0 errors | {} |",
-        f(num(&load_, "burst_rounds"), 0),
+        f(num(&refresh, "burst_rounds"), 0),
         f(bp, 0),
         f(be, 0),
-        f(num(&load_, "burst_vault_alone_wall_ms"), 0),
-        f(num(&load_, "sidecar_vault_alone_p99_ms"), 0),
+        f(num(&refresh, "burst_vault_alone_wall_ms"), 0),
+        f(num(&refresh, "sidecar_vault_alone_p99_ms"), 0),
         verdict(bp.zip(be).map(|(p, e)| p < 100.0 && e == 0.0))
     );
-    let r110 = num(&load_, "rss_110_mib");
+    let r110 = num(&refresh, "rss_110_mib");
     let _ = writeln!(
         table,
         "| memory (RSS) at 0 / 110 / 1000 volumes | {} / {} / {} MiB | 7040 MiB: 110 sidecars x 64 Mi requested | {}x less | < 32 MiB at 110 | {} |",
-        f(num(&load_, "rss_idle_mib"), 1),
+        f(num(&refresh, "rss_idle_mib"), 1),
         f(r110, 1),
-        f(num(&load_, "rss_1000_mib"), 1),
+        f(num(&refresh, "rss_1000_mib"), 1),
         f(r110.map(|r| 7040.0 / r), 0),
         verdict(r110.map(|r| r < 32.0))
     );
     let (cycle, sidecar) = (
-        num(&load_, "cycle_requests"),
-        num(&load_, "sidecar_requests"),
+        num(&refresh, "cycle_requests"),
+        num(&refresh, "sidecar_requests"),
     );
     let fewer = cycle.zip(sidecar).map(|(c, s)| s / c);
     let _ = writeln!(
@@ -180,7 +180,7 @@ fn main() {
     let _ = writeln!(
         table,
         "| driver CPU per refresh cycle (110 volumes) | {} s | | | | |",
-        f(num(&load_, "cpu_per_cycle_s"), 2)
+        f(num(&refresh, "cpu_per_cycle_s"), 2)
     );
     let criterion = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/criterion/render");
     for (name, micros) in renders(&criterion) {

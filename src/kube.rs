@@ -399,6 +399,22 @@ pub enum PodChange {
     Expired,
 }
 
+impl PodChange {
+    /// The resourceVersion to resume a watch from after this change.
+    pub fn resource_version(&self) -> Option<&str> {
+        match self {
+            PodChange::Applied {
+                resource_version, ..
+            }
+            | PodChange::Deleted {
+                resource_version, ..
+            }
+            | PodChange::Bookmark { resource_version } => Some(resource_version),
+            PodChange::Expired => None,
+        }
+    }
+}
+
 /// A running watch: one JSON event per line of a long response.
 #[derive(Debug)]
 pub struct PodWatch {

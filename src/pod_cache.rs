@@ -91,19 +91,19 @@ impl PodCache {
     }
 
     /// Applies one change from the watch.
-    pub fn apply(&self, change: &PodChange) {
+    pub fn apply(&self, change: PodChange) {
         match change {
             PodChange::Applied { pod, .. } => {
-                lock(&self.pods).insert(key(pod), Arc::new(Pod::clone(pod)));
+                lock(&self.pods).insert(key(&pod), Arc::from(pod));
             }
             PodChange::Deleted { pod, .. } => {
                 let mut pods = lock(&self.pods);
                 // A delete of an older incarnation leaves a newer one alone.
                 if pods
-                    .get(&key(pod))
+                    .get(&key(&pod))
                     .is_some_and(|held| held.metadata.uid == pod.metadata.uid)
                 {
-                    pods.remove(&key(pod));
+                    pods.remove(&key(&pod));
                 }
             }
             PodChange::Bookmark { .. } | PodChange::Expired => {}
@@ -152,28 +152,14 @@ impl PodCache {
                 .watch_node_pods(node, &resource_version, WATCH_TIMEOUT)
                 .await?;
             while let Some(change) = watch.next().await? {
-                match &change {
-                    PodChange::Expired => {
-                        self.lose_sync();
-                        return Ok(());
-                    }
-                    PodChange::Applied {
-                        resource_version: at,
-                        ..
-                    }
-                    | PodChange::Deleted {
-                        resource_version: at,
-                        ..
-                    }
-                    | PodChange::Bookmark {
-                        resource_version: at,
-                    } => {
-                        if !at.is_empty() {
-                            resource_version.clone_from(at);
-                        }
-                    }
+                if matches!(change, PodChange::Expired) {
+                    self.lose_sync();
+                    return Ok(());
                 }
-                self.apply(&change);
+                if let Some(at) = change.resource_version().filter(|at| !at.is_empty()) {
+                    resource_version = at.to_string();
+                }
+                self.apply(change);
             }
             // The server ended the watch (its timeout): resume where it was.
         }
@@ -215,7 +201,7 @@ mod tests {
     #[test]
     fn nothing_is_answered_before_the_first_list() {
         let cache = PodCache::default();
-        cache.apply(&applied(pod("web", "u1")));
+        cache.apply(applied(pod("web", "u1")));
         assert!(cache.get("ns", "web", "u1").is_none());
     }
 
@@ -232,7 +218,7 @@ mod tests {
     fn a_modified_pod_replaces_the_one_held() {
         let cache = PodCache::default();
         cache.replace(vec![pod("web", "u1")]);
-        cache.apply(&applied(pod("web", "u2")));
+        cache.apply(applied(pod("web", "u2")));
         assert!(cache.get("ns", "web", "u1").is_none());
         assert!(cache.get("ns", "web", "u2").is_some());
     }
@@ -241,12 +227,12 @@ mod tests {
     fn a_deleted_pod_is_gone_but_not_a_newer_incarnation() {
         let cache = PodCache::default();
         cache.replace(vec![pod("web", "u2")]);
-        cache.apply(&PodChange::Deleted {
+        cache.apply(PodChange::Deleted {
             pod: Box::new(pod("web", "u1")),
             resource_version: "2".into(),
         });
         assert!(cache.get("ns", "web", "u2").is_some());
-        cache.apply(&PodChange::Deleted {
+        cache.apply(PodChange::Deleted {
             pod: Box::new(pod("web", "u2")),
             resource_version: "3".into(),
         });

@@ -13,7 +13,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use crate::content::{ContentBuilder, FetchedSet, Recipe};
@@ -291,14 +291,14 @@ impl Publisher {
 
     /// The Pod kubelet names: from the node's Pod cache when it holds this
     /// incarnation, else from the API server.
-    async fn fetch_pod(&self, pod_ref: &PodRef) -> Result<Pod> {
+    async fn fetch_pod(&self, pod_ref: &PodRef) -> Result<Arc<Pod>> {
         let metrics = crate::metrics::global();
         if let Some(pod) = self
             .pods
             .get(&pod_ref.namespace, &pod_ref.name, &pod_ref.uid)
         {
             metrics.pod_reads.get_or_create(&SOURCE_CACHE).inc();
-            return Ok(Pod::clone(&pod));
+            return Ok(pod);
         }
         metrics.pod_reads.get_or_create(&SOURCE_API).inc();
         let pod = self.kube.get_pod(&pod_ref.namespace, &pod_ref.name).await?;
@@ -308,7 +308,7 @@ impl Publisher {
                 pod_ref.namespace, pod_ref.name, pod.metadata.uid, pod_ref.uid
             )));
         }
-        Ok(pod)
+        Ok(Arc::new(pod))
     }
 
     /// Ignored annotations become Warning events on the Pod; best effort,
