@@ -10,14 +10,14 @@ build:
 	$(CARGO) build --locked
 
 lint:
-	$(CARGO) fmt --check
-	$(CARGO) clippy --locked --all-targets -- -D warnings
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
 
 # Every test: unit tests and the integration tests against real tmpfs mounts
 # (needs root) and a real OpenBao.
 test: deps lint
 	@if [ "$$(id -u)" != 0 ]; then echo "make test mounts tmpfs volumes: run it as root" >&2; exit 1; fi
-	$(CARGO) test --locked
+	$(CARGO) test --locked --workspace
 
 # Shows the driver doing its job: OpenBao, a Pod, a publish, the files.
 demo: deps
@@ -31,14 +31,18 @@ bench: deps
 	@if [ "$$(id -u)" != 0 ]; then echo "make bench mounts tmpfs volumes: run it as root" >&2; exit 1; fi
 	$(CARGO) bench --locked --bench publish_latency
 	$(CARGO) bench --locked --bench refresh_load
-	$(CARGO) bench --locked --bench render_throughput
+	$(CARGO) bench --locked -p gotemplate --bench execute
+	$(CARGO) bench --locked -p consul-funcs --bench render_throughput
 	$(CARGO) bench --locked --bench summary
 
 # Fuzzes template parsing and execution (libFuzzer via cargo-fuzz) for
-# FUZZ_SECONDS; cargo-fuzz needs nightly flags, which RUSTC_BOOTSTRAP allows.
+# FUZZ_SECONDS each: the engine alone (crates/gotemplate/fuzz), then the
+# engine with the function library (fuzz/). cargo-fuzz needs nightly
+# flags, which RUSTC_BOOTSTRAP allows.
 FUZZ_SECONDS ?= 180
 fuzz:
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install --locked cargo-fuzz
+	cd crates/gotemplate/fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run execute corpus/execute -- -max_total_time=$(FUZZ_SECONDS) -timeout=10
 	cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run template corpus/template -- -max_total_time=$(FUZZ_SECONDS) -timeout=10
 
 clean:

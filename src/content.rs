@@ -5,18 +5,17 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
+use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
+
+use consul_funcs::{
+    Answers, Funcs, Job, PodEnv, RenderError, RequestKind, SecretRequest, Secrets,
+    secret_from_response, secret_without_content,
+};
+use gotemplate::{Options, Template, TemplateError, Value, decode_json};
 
 use crate::error::{Error, Result};
 use crate::inject::{self, Plan};
-use crate::template::decode::decode_json;
-use crate::template::engine::{Options, Template};
-use crate::template::error::TemplateError;
-use crate::template::funcs::Funcs;
-use crate::template::secret::{
-    RequestKind, SecretRequest, Secrets, secret_from_response, secret_without_content,
-};
-use crate::template::value::Value;
 use crate::vault::{AuthMethodPath, Target, VaultClient, VaultToken};
 use crate::volume::writer::{FileContent, Owner};
 
@@ -29,32 +28,23 @@ struct FileRecipe {
     options: Options,
 }
 
+/// Every function a template may call: built once, shared by every volume.
+static FUNCS: LazyLock<Funcs> = LazyLock::new(consul_funcs::standard);
+
 /// Every file of a volume, parsed once, rendered on each publish and refresh.
 pub struct Recipe {
     files: Vec<FileRecipe>,
     token_file: bool,
     owner: Owner,
-    funcs: Funcs,
-}
-
-/// What one render pass over all files gave.
-pub enum RenderPass {
-    /// Every file rendered; `used` is what they read.
-    Done {
-        /// The files, the token file last.
-        files: Vec<FileContent>,
-        /// Every request the templates made.
-        used: BTreeSet<SecretRequest>,
-    },
-    /// Some requests have no answer yet: fetch them and render again.
-    Missing(BTreeSet<SecretRequest>),
+    /// What `env` and friends see: the Pod's, never the node's.
+    env: Arc<PodEnv>,
 }
 
 impl Recipe {
     /// Parses every file's template. `env` is what `env` and friends see:
     /// the Pod's, never the node's.
-    pub fn new(plan: &Plan, env: BTreeMap<String, String>) -> Result<Recipe> {
-        let funcs = Funcs::standard();
+    pub fn new(plan: &Plan, env: PodEnv) -> Result<Recipe> {
+        let funcs = &*FUNCS;
         let mut files = Vec::with_capacity(plan.files.len());
         for spec in &plan.files {
             let (left, right) = spec.source.delimiters();
@@ -62,10 +52,9 @@ impl Recipe {
                 left_delim: left.to_string(),
                 right_delim: right.to_string(),
                 missing_key_error: spec.error_on_missing_key,
-                env: env.clone(),
                 ..Options::default()
             };
-            let template = Template::parse(&spec.source.text(), &funcs, &options)
+            let template = Template::parse(&spec.source.text(), funcs, &options)
                 .map_err(|e| template_error(&spec.annotation, &e))?;
             files.push(FileRecipe {
                 path: spec.path.as_str().into(),
@@ -82,44 +71,13 @@ impl Recipe {
                 uid: plan.options.run_as_user,
                 gid: plan.options.run_as_group,
             },
-            funcs,
+            env: Arc::new(env),
         })
     }
 
     /// Owner of the rendered files.
     pub fn owner(&self) -> Owner {
         self.owner
-    }
-
-    /// Executes every template once with the answers in `secrets`.
-    pub fn render(&self, secrets: &Secrets, token: &VaultToken) -> Result<RenderPass> {
-        let mut files = Vec::with_capacity(self.files.len() + 1);
-        let mut used = BTreeSet::new();
-        let mut missing = BTreeSet::new();
-        for file in &self.files {
-            let outcome = file
-                .template
-                .execute(&self.funcs, secrets, &file.options)
-                .map_err(|e| template_error(&file.annotation, &e))?;
-            used.extend(outcome.used);
-            missing.extend(outcome.missing);
-            files.push(FileContent {
-                path: file.path.clone(),
-                bytes: outcome.output,
-                mode: file.mode,
-            });
-        }
-        if !missing.is_empty() {
-            return Ok(RenderPass::Missing(missing));
-        }
-        if self.token_file {
-            files.push(FileContent {
-                path: "token".into(),
-                bytes: token.expose_secret().as_bytes().to_vec(),
-                mode: inject::TOKEN_FILE_MODE,
-            });
-        }
-        Ok(RenderPass::Done { files, used })
     }
 }
 
@@ -172,6 +130,18 @@ impl FetchedSet {
     pub fn insert(&mut self, request: SecretRequest, value: Value, fetched: Fetched) {
         self.secrets.insert(request.clone(), value);
         self.meta.insert(request, fetched);
+    }
+}
+
+impl Answers for FetchedSet {
+    type Fetched = Fetched;
+
+    fn secrets(&self) -> &Secrets {
+        &self.secrets
+    }
+
+    fn insert(&mut self, request: SecretRequest, value: Value, fetched: Fetched) {
+        FetchedSet::insert(self, request, value, fetched);
     }
 }
 
@@ -263,30 +233,46 @@ impl ContentBuilder {
         fetch: F,
     ) -> Result<(Vec<FileContent>, BTreeSet<SecretRequest>)>
     where
-        F: Fn(SecretRequest) -> Fut,
+        F: FnMut(SecretRequest) -> Fut,
         Fut: std::future::Future<Output = Result<(Value, Fetched)>>,
     {
-        const MAX_ROUNDS: usize = 10;
-        for _ in 0..MAX_ROUNDS {
-            let missing = match recipe.render(&fetched.secrets, token)? {
-                RenderPass::Done { files, used } => return Ok((files, used)),
-                RenderPass::Missing(missing) => missing,
-            };
-            let answers = futures_util::future::try_join_all(missing.into_iter().map(|request| {
-                let answer = fetch(request.clone());
-                async move {
-                    let (value, meta) = answer.await?;
-                    Ok::<_, Error>((request, value, meta))
+        let jobs: Vec<Job<'_>> = recipe
+            .files
+            .iter()
+            .map(|file| Job {
+                template: &file.template,
+                options: &file.options,
+            })
+            .collect();
+        let rendered = consul_funcs::render(&jobs, &FUNCS, &recipe.env, fetched, fetch)
+            .await
+            .map_err(|e| match e {
+                RenderError::Template { index, error } => {
+                    template_error(&recipe.files[index].annotation, &error)
                 }
-            }))
-            .await?;
-            for (request, value, meta) in answers {
-                fetched.insert(request, value, meta);
-            }
+                RenderError::Fetch { error, .. } => error,
+                too_many @ RenderError::TooManyRounds(_) => {
+                    Error::InvalidArgument(too_many.to_string())
+                }
+            })?;
+        let mut files: Vec<FileContent> = recipe
+            .files
+            .iter()
+            .zip(rendered.outputs)
+            .map(|(file, bytes)| FileContent {
+                path: file.path.clone(),
+                bytes,
+                mode: file.mode,
+            })
+            .collect();
+        if recipe.token_file {
+            files.push(FileContent {
+                path: "token".into(),
+                bytes: token.expose_secret().as_bytes().to_vec(),
+                mode: inject::TOKEN_FILE_MODE,
+            });
         }
-        Err(Error::InvalidArgument(format!(
-            "templates still ask for new secrets after {MAX_ROUNDS} rounds (each depending on the last)"
-        )))
+        Ok((files, rendered.used))
     }
 
     /// Fetches one request and turns the answer into what the template

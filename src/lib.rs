@@ -20,7 +20,6 @@ pub mod publish;
 pub mod quantity;
 pub mod refresh;
 pub mod state;
-pub mod template;
 pub mod timefmt;
 pub mod vault;
 pub mod volume;

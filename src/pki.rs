@@ -7,7 +7,7 @@ use std::time::Duration;
 use base64::Engine;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
-use crate::template::value::{GoStruct, Value};
+use gotemplate::{GoStruct, Value};
 
 /// Go type name of what `pkiCert` returns.
 pub const PEM_TYPE: &str = "dependency.PemEncoded";

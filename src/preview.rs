@@ -10,9 +10,9 @@ use crate::content::{ContentBuilder, FetchedSet, Recipe};
 use crate::error::{Error, Result};
 use crate::inject::{self, Defaults};
 use crate::pod::Pod;
-use crate::template::library::pod_env;
 use crate::vault::{VaultClient, VaultToken};
 use crate::volume::writer::{self, Owner, WriteOutcome};
+use consul_funcs::pod_env;
 
 /// Flags of `vault-csi-driver render`.
 #[derive(Debug, Clone, Args)]

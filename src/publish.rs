@@ -27,9 +27,9 @@ use crate::pod::Pod;
 use crate::pod_cache::PodCache;
 use crate::refresh::{Condition, NewVolume, Refresher};
 use crate::state::{StateDir, VolumeRecord};
-use crate::template::library::pod_env;
 use crate::vault::ErrorKind;
 use crate::volume::{self, writer};
+use consul_funcs::pod_env;
 
 const SOURCE_CACHE: SourceLabels = SourceLabels { source: "cache" };
 const SOURCE_API: SourceLabels = SourceLabels { source: "api" };

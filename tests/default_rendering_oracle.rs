@@ -4,26 +4,21 @@
 
 mod support;
 
+use consul_funcs::{RequestKind, SecretRequest, Secrets, secret_from_response};
+use gotemplate::{Options, Template, decode_json};
 use support::agent::render_with_agent;
 use support::{fixture, unique};
 use vault_csi_driver::inject::DefaultFormat;
-use vault_csi_driver::template::decode::decode_json;
-use vault_csi_driver::template::engine::{Options, Template};
-use vault_csi_driver::template::funcs::Funcs;
-use vault_csi_driver::template::secret::{
-    RequestKind, SecretRequest, Secrets, secret_from_response,
-};
 
 /// The driver's rendering of `text`, with `body` as the answer to `request`.
 fn ours(text: &str, request: &SecretRequest, body: &str) -> String {
-    let funcs = Funcs::standard();
+    let funcs = consul_funcs::standard();
     let options = Options::default();
     let template = Template::parse(text, &funcs, &options).expect("parses");
     let mut secrets = Secrets::new();
     let response = decode_json(body).expect("Vault answers JSON");
     secrets.insert(request.clone(), secret_from_response(&response));
-    let outcome = template
-        .execute(&funcs, &secrets, &options)
+    let outcome = consul_funcs::execute(&template, &funcs, &options, &secrets, &Default::default())
         .expect("renders");
     assert!(outcome.missing.is_empty());
     String::from_utf8(outcome.output).expect("UTF-8")

@@ -17,14 +17,12 @@ use std::time::{Duration, Instant};
 
 use support::bao::free_port;
 
-use vault_csi_driver::template::engine::{Options, RenderError, Template, render};
-use vault_csi_driver::template::error::ErrorKind;
-use vault_csi_driver::template::funcs::Funcs;
-use vault_csi_driver::template::library::{PodEnv, gotime};
-use vault_csi_driver::template::secret::{
-    RequestKind, SecretRequest, Secrets, secret_from_response,
-};
-use vault_csi_driver::template::value::{Value, decode_json};
+use consul_funcs::{Job, RenderError, render_ready};
+use consul_funcs::{PodEnv, gotime};
+use consul_funcs::{RequestKind, SecretRequest, Secrets, secret_from_response};
+use gotemplate::ErrorKind;
+use gotemplate::{Options, Template};
+use gotemplate::{Value, decode_json};
 
 /// KV v2 secrets under `secret/`, written as raw JSON.
 const KV2: &[(&str, &str)] = &[(
@@ -550,7 +548,7 @@ const REFUSED_HERE: &[(&str, &str)] = &[
 /// A Go string literal holding `text`.
 fn go_string(text: &str) -> String {
     let mut out = String::new();
-    vault_csi_driver::template::json::write_json_string(&mut out, text, false);
+    gotemplate::json::write_json_string(&mut out, text, false);
     out
 }
 
@@ -850,23 +848,28 @@ fn pod_env() -> PodEnv {
 /// Renders with the engine and the library, fetching from the dev server.
 fn ours(port: u16, text: &str) -> Result<Vec<u8>, OurError> {
     let env = pod_env();
-    let mut funcs = Funcs::standard();
+    let mut funcs = consul_funcs::standard();
     gotime::register(&mut funcs, test_clock);
-    let options = Options {
-        env: env.clone(),
-        ..Options::default()
-    };
+    let options = Options::default();
     let template = Template::parse(text, &funcs, &options).map_err(|e| OurError {
         kind: Some(e.kind()),
         message: e.to_string(),
     })?;
     let mut secrets = Secrets::new();
-    render(&template, &funcs, &options, &mut secrets, |request| {
-        fetch_secret(port, request)
-    })
-    .map(|r| r.output)
+    let job = Job {
+        template: &template,
+        options: &options,
+    };
+    render_ready(
+        &[job],
+        &funcs,
+        &std::sync::Arc::new(env),
+        &mut secrets,
+        |request| fetch_secret(port, request).map(|value| (value, ())),
+    )
+    .map(|mut r| r.outputs.remove(0))
     .map_err(|e| match e {
-        RenderError::Template(t) => OurError {
+        RenderError::Template { error: t, .. } => OurError {
             kind: Some(t.kind()),
             message: t.to_string(),
         },

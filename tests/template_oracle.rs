@@ -15,13 +15,11 @@ use std::time::{Duration, Instant};
 
 use support::bao::free_port;
 
-use vault_csi_driver::template::engine::{Options, RenderError, Template, render};
-use vault_csi_driver::template::error::ErrorKind;
-use vault_csi_driver::template::funcs::Funcs;
-use vault_csi_driver::template::secret::{
-    RequestKind, SecretRequest, Secrets, secret_from_response,
-};
-use vault_csi_driver::template::value::{Value, decode_json};
+use consul_funcs::{Job, RenderError, render_ready};
+use consul_funcs::{RequestKind, SecretRequest, Secrets, secret_from_response};
+use gotemplate::ErrorKind;
+use gotemplate::{Options, Template};
+use gotemplate::{Value, decode_json};
 
 /// KV v2 secrets under `secret/`, written as raw JSON.
 const KV2: &[(&str, &str)] = &[
@@ -1091,7 +1089,7 @@ fn ours(
     delims: Option<(&str, &str)>,
     missing_key_error: bool,
 ) -> Result<Vec<u8>, OurError> {
-    let funcs = Funcs::standard();
+    let funcs = consul_funcs::standard();
     let mut options = Options {
         missing_key_error,
         ..Options::default()
@@ -1105,12 +1103,20 @@ fn ours(
         message: e.to_string(),
     })?;
     let mut secrets = Secrets::new();
-    render(&template, &funcs, &options, &mut secrets, |request| {
-        fetch_secret(port, request)
-    })
-    .map(|r| r.output)
+    let job = Job {
+        template: &template,
+        options: &options,
+    };
+    render_ready(
+        &[job],
+        &funcs,
+        &Default::default(),
+        &mut secrets,
+        |request| fetch_secret(port, request).map(|value| (value, ())),
+    )
+    .map(|mut r| r.outputs.remove(0))
     .map_err(|e| match e {
-        RenderError::Template(t) => OurError {
+        RenderError::Template { error: t, .. } => OurError {
             kind: Some(t.kind()),
             message: t.to_string(),
         },
@@ -1225,7 +1231,7 @@ fn kv2_path(port: u16, path: &str) -> String {
 
 fn json_string(s: &str) -> String {
     let mut out = String::new();
-    vault_csi_driver::template::json::write_json_string(&mut out, s, false);
+    gotemplate::json::write_json_string(&mut out, s, false);
     out
 }
 

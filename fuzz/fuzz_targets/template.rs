@@ -3,14 +3,11 @@
 //! into errors.
 #![no_main]
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use libfuzzer_sys::fuzz_target;
-use vault_csi_driver::template::decode::decode_json;
-use vault_csi_driver::template::engine::{Options, Template};
-use vault_csi_driver::template::funcs::Funcs;
-use vault_csi_driver::template::limits::Limits;
-use vault_csi_driver::template::secret::{SecretRequest, Secrets, secret_from_response};
+use consul_funcs::{Funcs, PodEnv, SecretRequest, Secrets, execute, secret_from_response};
+use gotemplate::{Limits, Options, Template, decode_json};
 
 const SECRET: &str = r#"{"data":{"data":{"user":"app","n":1.50,"list":[1,"a",null],"m":{"k":"v"}},
 "metadata":{"version":1}},"lease_id":"","renewable":false,"lease_duration":0}"#;
@@ -19,6 +16,7 @@ struct World {
     funcs: Funcs,
     secrets: Secrets,
     options: Options,
+    env: Arc<PodEnv>,
 }
 
 static WORLD: LazyLock<World> = LazyLock::new(|| {
@@ -26,7 +24,8 @@ static WORLD: LazyLock<World> = LazyLock::new(|| {
     let response = decode_json(SECRET).expect("fixture");
     secrets.insert(SecretRequest::read("secret/app"), secret_from_response(&response));
     World {
-        funcs: Funcs::standard(),
+        funcs: consul_funcs::standard(),
+        env: Arc::new(consul_funcs::pod_env("ns", "pod", "uid", "sa")),
         secrets,
         options: Options {
             // Small budgets keep each run fast while still exercising the checks.
@@ -47,6 +46,6 @@ fuzz_target!(|data: &[u8]| {
     };
     let world = &*WORLD;
     if let Ok(template) = Template::parse(text, &world.funcs, &world.options) {
-        let _ = template.execute(&world.funcs, &world.secrets, &world.options);
+        let _ = execute(&template, &world.funcs, &world.options, &world.secrets, &world.env);
     }
 });

@@ -32,10 +32,10 @@ use crate::events::EventRecorder;
 use crate::inject::Plan;
 use crate::kube::{KubeClient, PodEvent};
 use crate::pod::{ObjectMeta, Pod};
-use crate::template::secret::SecretRequest;
-use crate::template::value::Value;
 use crate::vault::{Target, VaultToken};
 use crate::volume::{self, writer};
+use consul_funcs::SecretRequest;
+use gotemplate::Value;
 use session::{IdentityKey, Session, SessionKey};
 use timing::unit_random;
 
@@ -237,7 +237,7 @@ impl Refresher {
         root: &std::path::Path,
     ) -> Result<(Value, Fetched)> {
         let content = &self.inner.content;
-        if request.kind != crate::template::secret::RequestKind::Read {
+        if request.kind != consul_funcs::RequestKind::Read {
             return content.fetch(target, token, &request, root).await;
         }
         let slot = self.shared_slot(identity, &request);
@@ -555,9 +555,7 @@ impl Refresher {
     fn share_fresh_reads(&self, state: &mut VolumeState) {
         for (request, fetched) in &state.fetched.meta {
             // Only plain reads are shared: writes and certificates are each volume's.
-            if fetched.lease.is_leased()
-                || request.kind != crate::template::secret::RequestKind::Read
-            {
+            if fetched.lease.is_leased() || request.kind != consul_funcs::RequestKind::Read {
                 continue;
             }
             let Some(value) = state.fetched.secrets.get(request) else {
