@@ -9,7 +9,7 @@ use super::bao::bao_binary;
 
 /// One `template {}` block.
 #[derive(Debug, Clone, Default)]
-pub struct AgentTemplate {
+pub(crate) struct AgentTemplate {
     /// Name the rendered bytes are returned under.
     pub name: String,
     /// Template text; written to a `source` file, so any characters survive.
@@ -24,7 +24,7 @@ pub struct AgentTemplate {
 
 impl AgentTemplate {
     /// A template with default delimiters and options.
-    pub fn new(name: &str, contents: &str) -> Self {
+    pub(crate) fn new(name: &str, contents: &str) -> Self {
         Self {
             name: name.to_owned(),
             contents: contents.to_owned(),
@@ -35,7 +35,7 @@ impl AgentTemplate {
 
 /// The agent failed (a template it rejects, a secret it cannot read, ...).
 #[derive(Debug, Clone)]
-pub struct AgentFailure {
+pub(crate) struct AgentFailure {
     /// Exit code, `None` when killed (timeout).
     pub code: Option<i32>,
     /// The agent's stderr and stdout.
@@ -80,7 +80,7 @@ fn hcl_string(s: &str) -> String {
 
 /// Renders `(name, template)` pairs with the agent, reading Vault at `vault_addr`
 /// with `token`. Returns the rendered bytes by name, or the agent's output when it fails.
-pub async fn render_with_agent(
+pub(crate) async fn render_with_agent(
     vault_addr: &str,
     token: &str,
     templates: &[(&str, &str)],
@@ -93,7 +93,7 @@ pub async fn render_with_agent(
 }
 
 /// Like [`render_with_agent`] with per-template options and a Vault namespace.
-pub async fn render_with_agent_opts(
+pub(crate) async fn render_with_agent_opts(
     vault_addr: &str,
     token: &str,
     namespace: Option<&str>,

@@ -14,7 +14,7 @@ use super::kube_api::KubeApi;
 
 /// Any valid PEM certificate: OpenBao insists on `kubernetes_ca_cert` even when
 /// `kubernetes_host` is plain http, where it is never used.
-pub const PLACEHOLDER_CA_PEM: &str = "-----BEGIN CERTIFICATE-----
+pub(crate) const PLACEHOLDER_CA_PEM: &str = "-----BEGIN CERTIFICATE-----
 MIIBlTCCATugAwIBAgIUa+Z/kF1ZNRoq1sX0UYd7K1F6KfMwCgYIKoZIzj0EAwIw
 HzEdMBsGA1UEAwwUa3ViZS1hcGktc3RhbmQtaW4tY2EwIBcNMjYxMTI4MTQwMjQz
 WhgPMjEyNjExMDQxNDAyNDNaMB8xHTAbBgNVBAMMFGt1YmUtYXBpLXN0YW5kLWlu
@@ -28,7 +28,7 @@ dQ+lMaHG7AbhQWrYT8DWuhXaSl1vep5uIw==
 ";
 
 /// The root token of dev servers.
-pub const DEV_ROOT_TOKEN: &str = "root";
+pub(crate) const DEV_ROOT_TOKEN: &str = "root";
 
 /// Wraps `bao` so that it dies with the test process: the shell kills it when its
 /// stdin (a pipe held by the test) reaches EOF, which happens however the test
@@ -45,7 +45,7 @@ exit $s"#;
 
 /// The real `bao` binary (the pip package's entry point is a Python script that
 /// execs it; calling the binary saves the interpreter's start-up).
-pub fn bao_binary() -> &'static Path {
+pub(crate) fn bao_binary() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         if let Some(path) = std::env::var_os("BAO_BIN") {
@@ -90,7 +90,7 @@ fn resolve_python_wrapper(script: &Path) -> Option<PathBuf> {
 }
 
 /// A free TCP port on 127.0.0.1 (bound then released; callers retry on collision).
-pub fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -150,7 +150,7 @@ impl Proc {
 
 /// A minimal HTTP/1.0 exchange: the server closes the connection after the answer,
 /// so no chunked decoding is needed and no connection outlives a test's runtime.
-pub fn http_request(
+pub(crate) fn http_request(
     port: u16,
     method: &str,
     path: &str,
@@ -188,7 +188,7 @@ struct Persistent {
 }
 
 /// A running OpenBao server. Dropping it stops the process.
-pub struct BaoServer {
+pub(crate) struct BaoServer {
     port: u16,
     root_token: String,
     log: PathBuf,
@@ -200,7 +200,7 @@ pub struct BaoServer {
 impl BaoServer {
     /// The `bao` server's process id (a child of the watchdog shell), if
     /// it runs.
-    pub fn pid(&self) -> Option<u32> {
+    pub(crate) fn pid(&self) -> Option<u32> {
         let shell = self.proc.as_ref()?.child.id();
         let children =
             std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children")).ok()?;
@@ -212,13 +212,13 @@ impl BaoServer {
     }
 
     /// `bao server -dev` on a free port, root token `root`, ready to use.
-    pub fn start_dev() -> BaoServer {
+    pub(crate) fn start_dev() -> BaoServer {
         BaoServer::start_dev_with_config("")
     }
 
     /// A dev server with extra HCL configuration (e.g. an `audit` stanza:
     /// OpenBao enables audit devices only from configuration).
-    pub fn start_dev_with_config(extra_hcl: &str) -> BaoServer {
+    pub(crate) fn start_dev_with_config(extra_hcl: &str) -> BaoServer {
         let home = tempfile::tempdir().expect("bao home");
         let log = home.path().join("bao.log");
         let extra = home.path().join("extra.hcl");
@@ -268,7 +268,7 @@ impl BaoServer {
     /// `bao server -dev -dev-tls` on a free port: HTTPS with a generated CA
     /// (`<tls_dir>/vault-ca.pem`) and a certificate for `127.0.0.1` and `localhost`.
     /// The admin helpers speak plain HTTP and do not work on it.
-    pub fn start_dev_tls() -> BaoServer {
+    pub(crate) fn start_dev_tls() -> BaoServer {
         let home = tempfile::tempdir().expect("bao home");
         let log = home.path().join("bao.log");
         let tls_dir = home.path().join("tls");
@@ -302,13 +302,13 @@ impl BaoServer {
     }
 
     /// Where `-dev-tls` wrote `vault-ca.pem`, `vault-cert.pem` and `vault-key.pem`.
-    pub fn tls_dir(&self) -> PathBuf {
+    pub(crate) fn tls_dir(&self) -> PathBuf {
         self.home.path().join("tls")
     }
 
     /// A server with on-disk (pebbledb) storage in `dir`, initialised on first
     /// start and unsealed; [`BaoServer::stop`] and [`BaoServer::start`] keep the data.
-    pub fn start_persistent(dir: &Path) -> BaoServer {
+    pub(crate) fn start_persistent(dir: &Path) -> BaoServer {
         std::fs::create_dir_all(dir.join("data")).expect("data dir");
         let home = tempfile::tempdir().expect("bao home");
         let port = free_port();
@@ -339,7 +339,7 @@ impl BaoServer {
     }
 
     /// Starts a stopped persistent server on the same port and unseals it.
-    pub fn start(&mut self) {
+    pub(crate) fn start(&mut self) {
         assert!(self.proc.is_none(), "bao is already running");
         let persistent = self
             .persistent
@@ -387,44 +387,44 @@ impl BaoServer {
     }
 
     /// Stops the process (data kept); the port then refuses connections.
-    pub fn stop(&mut self) {
+    pub(crate) fn stop(&mut self) {
         if let Some(proc) = self.proc.take() {
             proc.stop();
         }
     }
 
     /// Whether the process is running.
-    pub fn is_running(&mut self) -> bool {
+    pub(crate) fn is_running(&mut self) -> bool {
         self.proc.as_mut().is_some_and(|p| !p.exited())
     }
 
     /// `http://127.0.0.1:<port>`.
-    pub fn addr(&self) -> String {
+    pub(crate) fn addr(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 
     /// The listening port.
-    pub fn port(&self) -> u16 {
+    pub(crate) fn port(&self) -> u16 {
         self.port
     }
 
     /// The root token.
-    pub fn root_token(&self) -> &str {
+    pub(crate) fn root_token(&self) -> &str {
         &self.root_token
     }
 
     /// The server's log file.
-    pub fn log_path(&self) -> &Path {
+    pub(crate) fn log_path(&self) -> &Path {
         &self.log
     }
 
     /// The last `lines` lines of the server's log.
-    pub fn log_tail(&self, lines: usize) -> String {
+    pub(crate) fn log_tail(&self, lines: usize) -> String {
         log_tail(&self.log, lines)
     }
 
     /// One API call with the root token; returns status and body text.
-    pub fn api_raw(
+    pub(crate) fn api_raw(
         &self,
         namespace: Option<&str>,
         method: &str,
@@ -463,17 +463,23 @@ impl BaoServer {
     }
 
     /// One API call with the root token; panics unless 2xx. 204 gives `Null`.
-    pub fn api(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+    pub(crate) fn api(&self, method: &str, path: &str, body: Option<Value>) -> Value {
         self.api_as(None, method, path, body)
     }
 
     /// Like [`BaoServer::api`] inside a namespace.
-    pub fn api_ns(&self, namespace: &str, method: &str, path: &str, body: Option<Value>) -> Value {
+    pub(crate) fn api_ns(
+        &self,
+        namespace: &str,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Value {
         self.api_as(Some(namespace), method, path, body)
     }
 
     /// Mounts a KV engine, version 1 or 2.
-    pub fn enable_kv(&self, mount: &str, version: u8) {
+    pub(crate) fn enable_kv(&self, mount: &str, version: u8) {
         self.api(
             "POST",
             &format!("sys/mounts/{mount}"),
@@ -482,13 +488,13 @@ impl BaoServer {
     }
 
     /// Writes a KV v1 secret; `data` is the raw JSON object (numbers, nulls, nesting kept).
-    pub fn write_kv1(&self, path: &str, data: Value) {
+    pub(crate) fn write_kv1(&self, path: &str, data: Value) {
         self.api("PUT", path, Some(data));
     }
 
     /// Writes a KV v1 secret from raw JSON text, so numbers keep their exact
     /// spelling (`1.50`), which a `serde_json::Value` would not.
-    pub fn write_kv1_raw(&self, path: &str, json_text: &str) {
+    pub(crate) fn write_kv1_raw(&self, path: &str, json_text: &str) {
         let (status, text) = self.api_raw(None, "PUT", path, Some(json_text));
         assert!(
             (200..300).contains(&status),
@@ -497,7 +503,7 @@ impl BaoServer {
     }
 
     /// Writes a KV v2 secret version from the raw JSON text of its data object.
-    pub fn write_kv2_raw(&self, mount: &str, key: &str, data_json_text: &str) -> u64 {
+    pub(crate) fn write_kv2_raw(&self, mount: &str, key: &str, data_json_text: &str) -> u64 {
         let body = format!(r#"{{"data":{data_json_text}}}"#);
         let (status, text) = self.api_raw(None, "PUT", &format!("{mount}/data/{key}"), Some(&body));
         assert!(
@@ -509,7 +515,7 @@ impl BaoServer {
     }
 
     /// Writes a KV v2 secret version and returns its version number.
-    pub fn write_kv2(&self, mount: &str, key: &str, data: Value) -> u64 {
+    pub(crate) fn write_kv2(&self, mount: &str, key: &str, data: Value) -> u64 {
         let answer = self.api(
             "PUT",
             &format!("{mount}/data/{key}"),
@@ -519,7 +525,7 @@ impl BaoServer {
     }
 
     /// Creates or replaces an ACL policy.
-    pub fn write_policy(&self, name: &str, hcl: &str) {
+    pub(crate) fn write_policy(&self, name: &str, hcl: &str) {
         self.api(
             "PUT",
             &format!("sys/policies/acl/{name}"),
@@ -528,7 +534,7 @@ impl BaoServer {
     }
 
     /// A policy that may read (and list) everything under the given paths.
-    pub fn read_policy(&self, name: &str, paths: &[&str]) {
+    pub(crate) fn read_policy(&self, name: &str, paths: &[&str]) {
         let hcl: String = paths
             .iter()
             .map(|p| format!("path \"{p}\" {{\n  capabilities = [\"read\", \"list\", \"update\", \"create\"]\n}}\n"))
@@ -537,7 +543,7 @@ impl BaoServer {
     }
 
     /// Enables an auth method of `kind` at `auth/<path>`.
-    pub fn enable_auth(&self, path: &str, kind: &str) {
+    pub(crate) fn enable_auth(&self, path: &str, kind: &str) {
         self.api(
             "POST",
             &format!("sys/auth/{path}"),
@@ -547,7 +553,7 @@ impl BaoServer {
 
     /// Enables kubernetes auth at `auth/<path>` talking to the stand-in API server,
     /// with a reviewer token the stand-in accepts.
-    pub fn enable_kubernetes_auth(&self, path: &str, kube: &KubeApi) {
+    pub(crate) fn enable_kubernetes_auth(&self, path: &str, kube: &KubeApi) {
         self.enable_auth(path, "kubernetes");
         self.api(
             "PUT",
@@ -562,7 +568,7 @@ impl BaoServer {
     }
 
     /// Creates a kubernetes auth role.
-    pub fn kubernetes_role(&self, path: &str, name: &str, role: &KubeRole) {
+    pub(crate) fn kubernetes_role(&self, path: &str, name: &str, role: &KubeRole) {
         let mut body = json!({
             "bound_service_account_names": role.service_accounts,
             "bound_service_account_namespaces": role.namespaces,
@@ -576,7 +582,7 @@ impl BaoServer {
     }
 
     /// Enables jwt auth at `auth/<path>` trusting the stand-in's signing key.
-    pub fn enable_jwt_auth(&self, path: &str, kube: &KubeApi) {
+    pub(crate) fn enable_jwt_auth(&self, path: &str, kube: &KubeApi) {
         self.enable_auth(path, "jwt");
         self.api(
             "PUT",
@@ -586,7 +592,7 @@ impl BaoServer {
     }
 
     /// Creates a jwt auth role (`role_type=jwt`).
-    pub fn jwt_role(&self, path: &str, name: &str, role: &JwtRole) {
+    pub(crate) fn jwt_role(&self, path: &str, name: &str, role: &JwtRole) {
         self.api(
             "PUT",
             &format!("auth/{path}/role/{name}"),
@@ -603,7 +609,7 @@ impl BaoServer {
 
     /// Mounts PKI at `mount` with a root CA and a role issuing certificates for
     /// subdomains of `domain` (non-renewable leases, `generate_lease`).
-    pub fn enable_pki(&self, mount: &str, role: &str, domain: &str) {
+    pub(crate) fn enable_pki(&self, mount: &str, role: &str, domain: &str) {
         self.api(
             "POST",
             &format!("sys/mounts/{mount}"),
@@ -629,12 +635,12 @@ impl BaoServer {
     }
 
     /// Creates a namespace (OpenBao namespaces).
-    pub fn create_namespace(&self, name: &str) {
+    pub(crate) fn create_namespace(&self, name: &str) {
         self.api("POST", &format!("sys/namespaces/{name}"), None);
     }
 
     /// A token with the given policies.
-    pub fn create_token(&self, policies: &[&str], ttl: &str) -> String {
+    pub(crate) fn create_token(&self, policies: &[&str], ttl: &str) -> String {
         let answer = self.api(
             "POST",
             "auth/token/create",
@@ -695,7 +701,7 @@ enum WaitError {
 
 /// A kubernetes auth role.
 #[derive(Debug, Clone)]
-pub struct KubeRole {
+pub(crate) struct KubeRole {
     /// `bound_service_account_names`.
     pub service_accounts: Vec<String>,
     /// `bound_service_account_namespaces`.
@@ -710,7 +716,7 @@ pub struct KubeRole {
 
 impl KubeRole {
     /// A role for one ServiceAccount in one namespace, audience `vault`.
-    pub fn new(namespace: &str, service_account: &str, policies: &[&str]) -> Self {
+    pub(crate) fn new(namespace: &str, service_account: &str, policies: &[&str]) -> Self {
         Self {
             service_accounts: vec![service_account.to_owned()],
             namespaces: vec![namespace.to_owned()],
@@ -723,7 +729,7 @@ impl KubeRole {
 
 /// A jwt auth role.
 #[derive(Debug, Clone)]
-pub struct JwtRole {
+pub(crate) struct JwtRole {
     /// `bound_audiences`.
     pub audiences: Vec<String>,
     /// `user_claim`.
@@ -738,7 +744,11 @@ pub struct JwtRole {
 
 impl JwtRole {
     /// A role for one ServiceAccount `sub`, audience `vault`.
-    pub fn for_service_account(namespace: &str, service_account: &str, policies: &[&str]) -> Self {
+    pub(crate) fn for_service_account(
+        namespace: &str,
+        service_account: &str,
+        policies: &[&str],
+    ) -> Self {
         Self {
             audiences: vec!["vault".to_owned()],
             user_claim: "sub".to_owned(),

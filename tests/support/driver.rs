@@ -15,7 +15,7 @@ use vault_csi_driver::csi::proto::identity_client::IdentityClient;
 use vault_csi_driver::csi::proto::node_client::NodeClient;
 
 /// A running driver process and the directories it works in.
-pub struct Driver {
+pub(crate) struct Driver {
     child: Option<Child>,
     /// The CSI socket.
     pub socket: PathBuf,
@@ -31,7 +31,7 @@ pub struct Driver {
 
 /// Extra settings for a driver start.
 #[derive(Default, Clone)]
-pub struct DriverOptions {
+pub(crate) struct DriverOptions {
     /// More command-line arguments.
     pub args: Vec<String>,
     /// Environment variables.
@@ -46,7 +46,7 @@ pub struct DriverOptions {
 
 impl DriverOptions {
     /// Options with extra command-line arguments.
-    pub fn args(args: &[&str]) -> Self {
+    pub(crate) fn args(args: &[&str]) -> Self {
         Self {
             args: args.iter().map(|a| a.to_string()).collect(),
             ..Default::default()
@@ -56,12 +56,12 @@ impl DriverOptions {
 
 impl Driver {
     /// Starts a driver with default settings and waits until it serves.
-    pub async fn start() -> Driver {
+    pub(crate) async fn start() -> Driver {
         Driver::start_with(DriverOptions::default()).await
     }
 
     /// Starts a driver with extra arguments and waits until it serves.
-    pub async fn start_with(options: DriverOptions) -> Driver {
+    pub(crate) async fn start_with(options: DriverOptions) -> Driver {
         let dir = tempfile::Builder::new()
             .prefix("vcsi-test")
             .tempdir()
@@ -90,7 +90,7 @@ impl Driver {
     }
 
     /// Starts the process again on the same directories (a driver restart).
-    pub async fn restart_with(&mut self, options: DriverOptions) {
+    pub(crate) async fn restart_with(&mut self, options: DriverOptions) {
         self.kill();
         self.spawn(&options);
         self.wait_serving().await;
@@ -172,29 +172,29 @@ impl Driver {
     }
 
     /// GET on the metrics/health listener: (status, body).
-    pub fn http_get(&self, path: &str) -> (u16, String) {
+    pub(crate) fn http_get(&self, path: &str) -> (u16, String) {
         super::bao::http_request(self.metrics_port, "GET", path, &[], None)
             .expect("metrics endpoint answers")
     }
 
     /// The driver's process id.
-    pub fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         self.child.as_ref().expect("driver running").id()
     }
 
     /// The temporary directory everything lives in.
-    pub fn dir(&self) -> &Path {
+    pub(crate) fn dir(&self) -> &Path {
         self.dir.path()
     }
 
     /// The driver's state directory (`--state-dir`).
-    pub fn state_dir(&self) -> &Path {
+    pub(crate) fn state_dir(&self) -> &Path {
         self.state.path()
     }
 
     /// The driver's Vault requests so far by kind (`login`, `read`, ...):
     /// how many, and their total seconds, from its `/metrics`.
-    pub fn vault_requests(&self) -> std::collections::BTreeMap<String, (f64, f64)> {
+    pub(crate) fn vault_requests(&self) -> std::collections::BTreeMap<String, (f64, f64)> {
         let (_, body) = self.http_get("/metrics");
         let mut by_kind = std::collections::BTreeMap::<String, (f64, f64)>::new();
         for line in body.lines() {
@@ -228,7 +228,7 @@ impl Driver {
     }
 
     /// The phase timings the driver logged with each publish so far.
-    pub fn publish_phases(&self) -> PublishPhases {
+    pub(crate) fn publish_phases(&self) -> PublishPhases {
         let log = self.log();
         let mut phases = PublishPhases::default();
         for line in log.lines().filter(|l| l.contains("volume published")) {
@@ -245,27 +245,27 @@ impl Driver {
     }
 
     /// What the driver logged so far.
-    pub fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     /// A gRPC channel over the unix socket.
-    pub async fn channel(&self) -> Channel {
+    pub(crate) async fn channel(&self) -> Channel {
         connect(&self.socket).await
     }
 
     /// A Node service client.
-    pub async fn node(&self) -> NodeClient<Channel> {
+    pub(crate) async fn node(&self) -> NodeClient<Channel> {
         NodeClient::new(self.channel().await)
     }
 
     /// An Identity service client.
-    pub async fn identity(&self) -> IdentityClient<Channel> {
+    pub(crate) async fn identity(&self) -> IdentityClient<Channel> {
         IdentityClient::new(self.channel().await)
     }
 
     /// A target path the way kubelet builds it for an inline volume.
-    pub fn target(&self, pod_uid: &str, volume: &str) -> PathBuf {
+    pub(crate) fn target(&self, pod_uid: &str, volume: &str) -> PathBuf {
         let parent = self
             .kubelet_dir
             .join("pods")
@@ -277,14 +277,14 @@ impl Driver {
     }
 
     /// Sends SIGTERM and waits for the process to exit.
-    pub fn terminate(&mut self) -> ExitStatus {
+    pub(crate) fn terminate(&mut self) -> ExitStatus {
         let mut child = self.child.take().expect("driver running");
         kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
         child.wait().unwrap()
     }
 
     /// Kills the process at once (SIGKILL), like a crash.
-    pub fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
@@ -301,7 +301,7 @@ impl Drop for Driver {
 
 /// The driver binary: cargo names it for integration tests; an example
 /// finds it next to its own directory (`target/<profile>/examples/..`).
-pub fn driver_binary() -> PathBuf {
+pub(crate) fn driver_binary() -> PathBuf {
     if let Some(path) = option_env!("CARGO_BIN_EXE_vault-csi-driver") {
         return PathBuf::from(path);
     }
@@ -311,7 +311,7 @@ pub fn driver_binary() -> PathBuf {
 }
 
 /// Connects a tonic channel to a unix socket.
-pub async fn connect(socket: &Path) -> Channel {
+pub(crate) async fn connect(socket: &Path) -> Channel {
     let socket = socket.to_path_buf();
     Endpoint::try_from("http://[::1]:50051")
         .unwrap()
@@ -324,7 +324,7 @@ pub async fn connect(socket: &Path) -> Channel {
 }
 
 /// Every mount point at or below `dir`, deepest first.
-pub fn mounts_below(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn mounts_below(dir: &Path) -> Vec<PathBuf> {
     let text = fs::read_to_string("/proc/self/mountinfo").unwrap();
     let mut found: Vec<PathBuf> = vault_csi_driver::volume::mountinfo::parse(&text)
         .into_iter()
@@ -336,7 +336,7 @@ pub fn mounts_below(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// Unmounts whatever a test left below `dir`, so a failing test leaves no mounts.
-pub fn unmount_below(dir: &Path) {
+pub(crate) fn unmount_below(dir: &Path) {
     for path in mounts_below(dir) {
         let _ = nix::mount::umount2(&path, nix::mount::MntFlags::MNT_DETACH);
     }
@@ -344,7 +344,7 @@ pub fn unmount_below(dir: &Path) {
 
 /// Per-publish phase timings from the driver's `volume published` lines, in ms.
 #[derive(Debug, Default)]
-pub struct PublishPhases {
+pub(crate) struct PublishPhases {
     /// Reading the Pod from the API server.
     pub pod_ms: Vec<f64>,
     /// Login (when needed), fetching and rendering.
@@ -355,7 +355,7 @@ pub struct PublishPhases {
 
 impl PublishPhases {
     /// `pod 0.30 / 0.41, vault ...`: median and p99 of each phase.
-    pub fn summary(&self) -> String {
+    pub(crate) fn summary(&self) -> String {
         let stats = |values: &[f64]| {
             let mut sorted = values.to_vec();
             sorted.sort_by(f64::total_cmp);
@@ -377,7 +377,7 @@ impl PublishPhases {
 
 /// What [`Driver::vault_requests`] counted between `before` and `after`:
 /// `2 login (1.85 ms), ...`, with `per` dividing the counts.
-pub fn vault_requests_between(
+pub(crate) fn vault_requests_between(
     before: &std::collections::BTreeMap<String, (f64, f64)>,
     after: &std::collections::BTreeMap<String, (f64, f64)>,
     per: f64,

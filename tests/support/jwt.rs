@@ -16,13 +16,13 @@ use serde_json::{Value, json};
 use super::random_hex;
 
 /// The `iss` of the tokens, as a typical cluster's API server sets it.
-pub const ISSUER: &str = "https://kubernetes.default.svc.cluster.local";
+pub(crate) const ISSUER: &str = "https://kubernetes.default.svc.cluster.local";
 /// The API server's own audience: tokens for the API carry it.
-pub const API_AUDIENCE: &str = "https://kubernetes.default.svc.cluster.local";
+pub(crate) const API_AUDIENCE: &str = "https://kubernetes.default.svc.cluster.local";
 
 /// A Pod's identity as it appears in its projected token.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PodIdentity {
+pub(crate) struct PodIdentity {
     /// Pod namespace.
     pub namespace: String,
     /// ServiceAccount name.
@@ -37,7 +37,7 @@ pub struct PodIdentity {
 
 impl PodIdentity {
     /// An identity with fresh random uids.
-    pub fn new(namespace: &str, service_account: &str, pod_name: &str) -> Self {
+    pub(crate) fn new(namespace: &str, service_account: &str, pod_name: &str) -> Self {
         Self {
             namespace: namespace.to_owned(),
             service_account: service_account.to_owned(),
@@ -48,7 +48,7 @@ impl PodIdentity {
     }
 
     /// `system:serviceaccount:<ns>:<sa>`.
-    pub fn username(&self) -> String {
+    pub(crate) fn username(&self) -> String {
         format!(
             "system:serviceaccount:{}:{}",
             self.namespace, self.service_account
@@ -57,7 +57,7 @@ impl PodIdentity {
 }
 
 /// A random RFC 4122-looking uid, as Kubernetes assigns.
-pub fn new_uid() -> String {
+pub(crate) fn new_uid() -> String {
     let h = random_hex(32);
     format!(
         "{}-{}-4{}-a{}-{}",
@@ -77,7 +77,7 @@ fn now_secs() -> i64 {
 }
 
 /// Signs and checks ES256 JWTs with one key pair.
-pub struct JwtIssuer {
+pub(crate) struct JwtIssuer {
     key: EcdsaKeyPair,
     public_der: Vec<u8>,
     key_id: String,
@@ -92,7 +92,7 @@ impl Default for JwtIssuer {
 
 impl JwtIssuer {
     /// A fresh P-256 key pair.
-    pub fn generate() -> Self {
+    pub(crate) fn generate() -> Self {
         let key = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).expect("EC key");
         let public_der = key
             .public_key()
@@ -109,7 +109,7 @@ impl JwtIssuer {
     }
 
     /// The public key as a PEM `PUBLIC KEY` block (for `jwt_validation_pubkeys`).
-    pub fn public_key_pem(&self) -> String {
+    pub(crate) fn public_key_pem(&self) -> String {
         let b64 = STANDARD.encode(&self.public_der);
         let mut pem = String::from("-----BEGIN PUBLIC KEY-----\n");
         for line in b64.as_bytes().chunks(64) {
@@ -121,20 +121,20 @@ impl JwtIssuer {
     }
 
     /// A projected ServiceAccount token for `id`, valid for `ttl` from now.
-    pub fn mint(&self, id: &PodIdentity, audience: &str, ttl: Duration) -> String {
+    pub(crate) fn mint(&self, id: &PodIdentity, audience: &str, ttl: Duration) -> String {
         let now = now_secs();
         self.mint_claims(&self.claims(id, audience, now, now + ttl.as_secs() as i64))
     }
 
     /// Like [`JwtIssuer::mint`] but already expired (`exp` `ago` in the past).
-    pub fn mint_expired(&self, id: &PodIdentity, audience: &str, ago: Duration) -> String {
+    pub(crate) fn mint_expired(&self, id: &PodIdentity, audience: &str, ago: Duration) -> String {
         let now = now_secs();
         let exp = now - ago.as_secs() as i64;
         self.mint_claims(&self.claims(id, audience, exp - 3600, exp))
     }
 
     /// The claims kubelet's projected tokens carry.
-    pub fn claims(&self, id: &PodIdentity, audience: &str, iat: i64, exp: i64) -> Value {
+    pub(crate) fn claims(&self, id: &PodIdentity, audience: &str, iat: i64, exp: i64) -> Value {
         json!({
             "aud": [audience],
             "exp": exp,
@@ -153,7 +153,7 @@ impl JwtIssuer {
     }
 
     /// Signs arbitrary claims (for malformed or unusual tokens).
-    pub fn mint_claims(&self, claims: &Value) -> String {
+    pub(crate) fn mint_claims(&self, claims: &Value) -> String {
         let header = json!({"alg": "ES256", "kid": self.key_id});
         let signing_input = format!(
             "{}.{}",
@@ -172,7 +172,7 @@ impl JwtIssuer {
 
     /// The claims of a token this issuer signed, or `None` if the signature or
     /// shape is wrong. Expiry is not checked here.
-    pub fn verify(&self, jwt: &str) -> Option<Value> {
+    pub(crate) fn verify(&self, jwt: &str) -> Option<Value> {
         let mut parts = jwt.split('.');
         let (header, payload, signature) = (parts.next()?, parts.next()?, parts.next()?);
         if parts.next().is_some() {
@@ -188,6 +188,6 @@ impl JwtIssuer {
 }
 
 /// The current time as Unix seconds (for `exp` checks).
-pub fn unix_now() -> i64 {
+pub(crate) fn unix_now() -> i64 {
     now_secs()
 }

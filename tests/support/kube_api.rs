@@ -27,7 +27,7 @@ type Body = BoxBody<Bytes, std::convert::Infallible>;
 
 /// The node every Pod the harness registers is scheduled to (the driver's
 /// `--node-id`).
-pub const NODE_NAME: &str = "test-node";
+pub(crate) const NODE_NAME: &str = "test-node";
 
 /// How long a checked API bearer token counts as checked (kube-apiserver's
 /// default token success cache).
@@ -35,7 +35,7 @@ const AUTH_CACHE_TTL: Duration = Duration::from_secs(10);
 
 /// How the stand-in answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
+pub(crate) enum Mode {
     /// Like a healthy API server.
     Normal,
     /// Every request gets a 500 `Status`.
@@ -111,7 +111,7 @@ impl State {
 }
 
 /// The stand-in API server. Dropping it stops it.
-pub struct KubeApi {
+pub(crate) struct KubeApi {
     addr: SocketAddr,
     state: Arc<State>,
     runtime: Option<tokio::runtime::Runtime>,
@@ -120,7 +120,7 @@ pub struct KubeApi {
 
 impl KubeApi {
     /// Starts a stand-in on a free port with a fresh signing key.
-    pub fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("kube-api-stand-in")
@@ -157,22 +157,22 @@ impl KubeApi {
     }
 
     /// `http://127.0.0.1:<port>`.
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
 
     /// The signing key of every token the stand-in accepts.
-    pub fn issuer(&self) -> &JwtIssuer {
+    pub(crate) fn issuer(&self) -> &JwtIssuer {
         &self.state.issuer
     }
 
     /// A Pod's projected token for `audience`.
-    pub fn mint(&self, id: &PodIdentity, audience: &str, ttl: Duration) -> String {
+    pub(crate) fn mint(&self, id: &PodIdentity, audience: &str, ttl: Duration) -> String {
         self.state.issuer.mint(id, audience, ttl)
     }
 
     /// A token for the API itself (the driver's own, or Vault's token reviewer).
-    pub fn api_token(&self, namespace: &str, service_account: &str) -> String {
+    pub(crate) fn api_token(&self, namespace: &str, service_account: &str) -> String {
         let id = PodIdentity::new(namespace, service_account, &format!("{service_account}-0"));
         self.state
             .issuer
@@ -180,7 +180,7 @@ impl KubeApi {
     }
 
     /// Invalidates one token, as deleting its Pod would.
-    pub fn revoke_token(&self, jwt: &str) {
+    pub(crate) fn revoke_token(&self, jwt: &str) {
         if let Some(jti) = self
             .state
             .issuer
@@ -192,7 +192,7 @@ impl KubeApi {
     }
 
     /// Invalidates every token bound to a Pod uid.
-    pub fn revoke_pod_tokens(&self, pod_uid: &str) {
+    pub(crate) fn revoke_pod_tokens(&self, pod_uid: &str) {
         self.state
             .lock()
             .revoked_pod_uids
@@ -200,7 +200,7 @@ impl KubeApi {
     }
 
     /// Registers (or replaces) a Pod object: GET, list and watch see it.
-    pub fn put_pod(&self, pod: Value) {
+    pub(crate) fn put_pod(&self, pod: Value) {
         let ns = pod["metadata"]["namespace"]
             .as_str()
             .expect("pod namespace")
@@ -221,7 +221,7 @@ impl KubeApi {
     }
 
     /// Removes a Pod object.
-    pub fn delete_pod(&self, namespace: &str, name: &str) {
+    pub(crate) fn delete_pod(&self, namespace: &str, name: &str) {
         let mut inner = self.state.lock();
         if let Some(pod) = inner.pods.remove(&(namespace.to_owned(), name.to_owned())) {
             inner.pod_changed("DELETED", pod);
@@ -230,13 +230,13 @@ impl KubeApi {
 
     /// Ends every open watch, as an API server does when its watch times
     /// out or it restarts; clients resume from their last resourceVersion.
-    pub fn end_watches(&self) {
+    pub(crate) fn end_watches(&self) {
         self.state.lock().watchers.clear();
     }
 
     /// Forgets the change history (etcd compaction): resuming a watch from
     /// an older resourceVersion gets 410 Gone, and clients must list again.
-    pub fn compact(&self) {
+    pub(crate) fn compact(&self) {
         let mut inner = self.state.lock();
         inner.history.clear();
         inner.history_start = inner.resource_version + 1;
@@ -244,7 +244,7 @@ impl KubeApi {
     }
 
     /// How many Pod GETs asked for `namespace/name`.
-    pub fn pod_gets_of(&self, namespace: &str, name: &str) -> usize {
+    pub(crate) fn pod_gets_of(&self, namespace: &str, name: &str) -> usize {
         self.state
             .lock()
             .pod_gets_by
@@ -254,27 +254,27 @@ impl KubeApi {
     }
 
     /// Events posted so far, in order.
-    pub fn events(&self) -> Vec<Value> {
+    pub(crate) fn events(&self) -> Vec<Value> {
         self.state.lock().events.clone()
     }
 
     /// How many TokenReviews were answered.
-    pub fn token_reviews(&self) -> usize {
+    pub(crate) fn token_reviews(&self) -> usize {
         self.state.lock().token_reviews
     }
 
     /// How many Pod GETs were answered.
-    pub fn pod_gets(&self) -> usize {
+    pub(crate) fn pod_gets(&self) -> usize {
         self.state.lock().pod_gets
     }
 
     /// Switches between healthy and failing answers.
-    pub fn set_mode(&self, mode: Mode) {
+    pub(crate) fn set_mode(&self, mode: Mode) {
         self.state.lock().mode = Some(mode);
     }
 
     /// Stops listening and drops open connections: clients get "connection refused".
-    pub fn go_down(&self) {
+    pub(crate) fn go_down(&self) {
         if let Some(tx) = self
             .shutdown
             .lock()
@@ -294,7 +294,7 @@ impl KubeApi {
     }
 
     /// Listens again on the same port after [`KubeApi::go_down`].
-    pub fn come_back(&self) {
+    pub(crate) fn come_back(&self) {
         let mut last_err = None;
         for _ in 0..100 {
             match std::net::TcpListener::bind(self.addr) {
@@ -736,7 +736,7 @@ fn patch_event(state: &State, ns: &str, name: &str, body: &[u8]) -> Response<Bod
 
 /// A Pod object as the API returns it, with a Vault CSI volume mounted at
 /// `/vault/secrets` in one container named `app`.
-pub fn pod_json(id: &PodIdentity, annotations: &BTreeMap<String, String>) -> Value {
+pub(crate) fn pod_json(id: &PodIdentity, annotations: &BTreeMap<String, String>) -> Value {
     json!({
         "kind": "Pod",
         "apiVersion": "v1",

@@ -5,15 +5,15 @@
 //! apart by using [`unique`] names for mounts, roles, policies and identities.
 #![allow(dead_code)]
 
-pub mod agent;
-pub mod bao;
-pub mod bench;
-pub mod driver;
-pub mod jwt;
-pub mod kube_api;
-pub mod pods;
-pub mod postgres;
-pub mod process;
+pub(crate) mod agent;
+pub(crate) mod bao;
+pub(crate) mod bench;
+pub(crate) mod driver;
+pub(crate) mod jwt;
+pub(crate) mod kube_api;
+pub(crate) mod pods;
+pub(crate) mod postgres;
+pub(crate) mod process;
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
@@ -25,7 +25,7 @@ use jwt::PodIdentity;
 use kube_api::KubeApi;
 
 /// `n` random lowercase hex digits (no RNG crate needed: std's hasher keys are random).
-pub fn random_hex(n: usize) -> String {
+pub(crate) fn random_hex(n: usize) -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let mut out = String::with_capacity(n + 16);
     while out.len() < n {
@@ -38,7 +38,7 @@ pub fn random_hex(n: usize) -> String {
 }
 
 /// A name unique within this test binary, e.g. `kv-7-3fa2`.
-pub fn unique(prefix: &str) -> String {
+pub(crate) fn unique(prefix: &str) -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     format!(
         "{prefix}-{}-{}",
@@ -49,7 +49,7 @@ pub fn unique(prefix: &str) -> String {
 
 /// The shared servers of this test binary, with kubernetes auth at
 /// `auth/kubernetes` and jwt auth at `auth/jwt` already set up.
-pub struct Fixture {
+pub(crate) struct Fixture {
     /// The shared OpenBao dev server.
     pub bao: BaoServer,
     /// The shared stand-in API server.
@@ -57,13 +57,13 @@ pub struct Fixture {
 }
 
 /// Mount path of the shared kubernetes auth method.
-pub const KUBE_AUTH: &str = "kubernetes";
+pub(crate) const KUBE_AUTH: &str = "kubernetes";
 /// Mount path of the shared jwt auth method.
-pub const JWT_AUTH: &str = "jwt";
+pub(crate) const JWT_AUTH: &str = "jwt";
 
 /// The shared servers, started on first use. Their processes end with the test
 /// binary (the bao process watches its stdin pipe).
-pub fn fixture() -> &'static Fixture {
+pub(crate) fn fixture() -> &'static Fixture {
     static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
         let bao = BaoServer::start_dev();
         let kube = KubeApi::start();
@@ -77,7 +77,7 @@ pub fn fixture() -> &'static Fixture {
 impl Fixture {
     /// A fresh Pod identity with a kubernetes auth role and a policy that may
     /// read, list and write `paths`. Returns the identity and the role name.
-    pub fn kube_identity(&self, paths: &[&str]) -> (PodIdentity, String) {
+    pub(crate) fn kube_identity(&self, paths: &[&str]) -> (PodIdentity, String) {
         let (id, policy) = self.identity_with_policy(paths);
         let role = unique("k8s-role");
         self.bao.kubernetes_role(
@@ -89,7 +89,7 @@ impl Fixture {
     }
 
     /// Like [`Fixture::kube_identity`] with a jwt auth role bound to the `sub` claim.
-    pub fn jwt_identity(&self, paths: &[&str]) -> (PodIdentity, String) {
+    pub(crate) fn jwt_identity(&self, paths: &[&str]) -> (PodIdentity, String) {
         let (id, policy) = self.identity_with_policy(paths);
         let role = unique("jwt-role");
         self.bao.jwt_role(

@@ -15,15 +15,15 @@ use super::jwt::PodIdentity;
 use super::{Fixture, unique};
 
 /// The driver name tests run the driver under (its default).
-pub const DRIVER_NAME: &str = "vault-csi-driver";
+pub(crate) const DRIVER_NAME: &str = "vault-csi-driver";
 /// The Pod spec's volume name in [`pod_json`].
-pub const VOLUME: &str = "vault-secrets";
+pub(crate) const VOLUME: &str = "vault-secrets";
 /// Where kubelet passes ServiceAccount tokens.
-pub const TOKENS_KEY: &str = "csi.storage.k8s.io/serviceAccount.tokens";
+pub(crate) const TOKENS_KEY: &str = "csi.storage.k8s.io/serviceAccount.tokens";
 
 /// A Pod with one container mounting [`VOLUME`] at `/vault/secrets`, and
 /// `vault.hashicorp.com/` + each annotation key.
-pub fn pod_json(id: &PodIdentity, annotations: &[(&str, &str)]) -> Value {
+pub(crate) fn pod_json(id: &PodIdentity, annotations: &[(&str, &str)]) -> Value {
     let annotations: serde_json::Map<String, Value> = annotations
         .iter()
         .map(|(k, v)| {
@@ -68,7 +68,7 @@ pub fn pod_json(id: &PodIdentity, annotations: &[(&str, &str)]) -> Value {
 }
 
 /// One Pod with a role that may read some paths, registered with the stand-in.
-pub struct TestPod {
+pub(crate) struct TestPod {
     /// Its identity (namespace, ServiceAccount, name, uid).
     pub id: PodIdentity,
     /// The Vault role bound to its ServiceAccount.
@@ -77,26 +77,26 @@ pub struct TestPod {
 
 impl TestPod {
     /// A Pod whose kubernetes-auth role may read `paths`.
-    pub fn kubernetes(fixture: &Fixture, paths: &[&str]) -> TestPod {
+    pub(crate) fn kubernetes(fixture: &Fixture, paths: &[&str]) -> TestPod {
         let (id, role) = fixture.kube_identity(paths);
         TestPod { id, role }
     }
 
     /// A Pod whose jwt-auth role may read `paths`.
-    pub fn jwt(fixture: &Fixture, paths: &[&str]) -> TestPod {
+    pub(crate) fn jwt(fixture: &Fixture, paths: &[&str]) -> TestPod {
         let (id, role) = fixture.jwt_identity(paths);
         TestPod { id, role }
     }
 
     /// Registers the Pod with `agent-inject: "true"`, its role, and `annotations`.
-    pub fn register(&self, fixture: &Fixture, annotations: &[(&str, &str)]) {
+    pub(crate) fn register(&self, fixture: &Fixture, annotations: &[(&str, &str)]) {
         let mut all = vec![("agent-inject", "true"), ("role", self.role.as_str())];
         all.extend_from_slice(annotations);
         fixture.kube.put_pod(pod_json(&self.id, &all));
     }
 
     /// Like [`TestPod::register`], for a Pod scheduled to `node`.
-    pub fn register_on(&self, fixture: &Fixture, node: &str, annotations: &[(&str, &str)]) {
+    pub(crate) fn register_on(&self, fixture: &Fixture, node: &str, annotations: &[(&str, &str)]) {
         let mut all = vec![("agent-inject", "true"), ("role", self.role.as_str())];
         all.extend_from_slice(annotations);
         let mut pod = pod_json(&self.id, &all);
@@ -105,19 +105,19 @@ impl TestPod {
     }
 
     /// A fresh projected token for audience `vault`.
-    pub fn token(&self, fixture: &Fixture) -> String {
+    pub(crate) fn token(&self, fixture: &Fixture) -> String {
         fixture
             .kube
             .mint(&self.id, "vault", Duration::from_secs(3600))
     }
 
     /// The target path of volume `volume` of this Pod on `driver`'s node.
-    pub fn target(&self, driver: &Driver, volume: &str) -> PathBuf {
+    pub(crate) fn target(&self, driver: &Driver, volume: &str) -> PathBuf {
         driver.target(&self.id.pod_uid, volume)
     }
 
     /// The request kubelet sends for volume `volume`, carrying `jwt`.
-    pub fn publish_request(
+    pub(crate) fn publish_request(
         &self,
         driver: &Driver,
         volume: &str,
@@ -160,7 +160,7 @@ impl TestPod {
     }
 
     /// Sends the publish request for `volume` to `driver`.
-    pub async fn publish(
+    pub(crate) async fn publish(
         &self,
         driver: &Driver,
         volume: &str,
@@ -176,7 +176,11 @@ impl TestPod {
     }
 
     /// The matching unpublish request.
-    pub fn unpublish_request(&self, driver: &Driver, volume: &str) -> NodeUnpublishVolumeRequest {
+    pub(crate) fn unpublish_request(
+        &self,
+        driver: &Driver,
+        volume: &str,
+    ) -> NodeUnpublishVolumeRequest {
         NodeUnpublishVolumeRequest {
             volume_id: format!("csi-{}-{volume}", self.id.pod_uid),
             target_path: self.target(driver, volume).display().to_string(),
@@ -185,7 +189,7 @@ impl TestPod {
 }
 
 /// A fresh KV v2 mount holding `data` at `key`; returns `(mount, key)`.
-pub fn kv2_secret(fixture: &Fixture, data: Value) -> (String, String) {
+pub(crate) fn kv2_secret(fixture: &Fixture, data: Value) -> (String, String) {
     let mount = unique("kv2");
     fixture.bao.enable_kv(&mount, 2);
     fixture.bao.write_kv2(&mount, "app/config", data);
@@ -193,7 +197,7 @@ pub fn kv2_secret(fixture: &Fixture, data: Value) -> (String, String) {
 }
 
 /// A fresh KV v1 mount holding the raw JSON `data` at `key`; returns the path.
-pub fn kv1_secret(fixture: &Fixture, data: Value) -> String {
+pub(crate) fn kv1_secret(fixture: &Fixture, data: Value) -> String {
     let mount = unique("kv1");
     fixture.bao.enable_kv(&mount, 1);
     let path = format!("{mount}/app/config");

@@ -6,10 +6,10 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 /// Password of the superuser Vault connects as.
-pub const ADMIN_PASSWORD: &str = "vault-admin-pw";
+pub(crate) const ADMIN_PASSWORD: &str = "vault-admin-pw";
 
 /// A running PostgreSQL; stopped on drop.
-pub struct Postgres {
+pub(crate) struct Postgres {
     /// TCP port on 127.0.0.1.
     pub port: u16,
     dir: tempfile::TempDir,
@@ -37,7 +37,7 @@ fn run(command: &mut Command, what: &str) {
 impl Postgres {
     /// Initialises and starts a server (PostgreSQL's initdb, pg_ctl and psql
     /// must be on PATH; the machine's `postgres` user runs it).
-    pub fn start() -> Postgres {
+    pub(crate) fn start() -> Postgres {
         let dir = tempfile::Builder::new()
             .prefix("vcsi-pg")
             .tempdir()
@@ -78,7 +78,7 @@ impl Postgres {
     }
 
     /// Runs SQL as the superuser over the local socket.
-    pub fn psql_local(&self, sql: &str) {
+    pub(crate) fn psql_local(&self, sql: &str) {
         run(
             as_postgres("psql").args(["-h"]).arg(self.dir.path()).args([
                 "-p",
@@ -95,7 +95,7 @@ impl Postgres {
     }
 
     /// Whether `user`/`password` can log in over TCP and run a query.
-    pub fn can_login(&self, user: &str, password: &str) -> bool {
+    pub(crate) fn can_login(&self, user: &str, password: &str) -> bool {
         Command::new("psql")
             .args([
                 "-h",
@@ -117,7 +117,7 @@ impl Postgres {
     }
 
     /// The URL template Vault's database plugin connects with.
-    pub fn vault_connection_url(&self) -> String {
+    pub(crate) fn vault_connection_url(&self) -> String {
         format!(
             "postgresql://{{{{username}}}}:{{{{password}}}}@127.0.0.1:{}/postgres?sslmode=disable",
             self.port

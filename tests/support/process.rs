@@ -1,7 +1,7 @@
 //! What a process costs, from `/proc`: resident memory and CPU time.
 
 /// Resident set size of `pid`, in KiB (0 when it cannot be read).
-pub fn rss_kib(pid: u32) -> u64 {
+pub(crate) fn rss_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
         .lines()
@@ -12,7 +12,7 @@ pub fn rss_kib(pid: u32) -> u64 {
 }
 
 /// User + system CPU time of `pid` so far, in seconds.
-pub fn cpu_seconds(pid: u32) -> f64 {
+pub(crate) fn cpu_seconds(pid: u32) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // Fields after the parenthesised command name, which may hold spaces.
     let after_name = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");

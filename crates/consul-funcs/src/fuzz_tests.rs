@@ -1,7 +1,6 @@
 //! Robustness: no input may panic the engine or exhaust the stack, and
 //! hostile templates stop at a limit.
 
-use crate::funcs::Funcs;
 use crate::request::Secrets;
 use crate::secret::secret_from_response;
 use crate::test_support::{execute, render};

@@ -207,3 +207,131 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::secret_from_response;
+    use gotemplate::decode_json;
+
+    fn secret(body: &str) -> Value {
+        secret_from_response(&decode_json(body).unwrap())
+    }
+
+    fn parse(text: &str) -> (Template, Funcs, Options) {
+        let funcs = crate::standard();
+        let options = Options::default();
+        let template = Template::parse(text, &funcs, &options).unwrap();
+        (template, funcs, options)
+    }
+
+    fn assert_send<T: Send>(_: &T) {}
+
+    #[test]
+    fn the_loop_is_send_when_its_fetches_are() {
+        let (t, funcs, options) = parse("{{ secret \"a\" }}");
+        let env = Arc::new(PodEnv::new());
+        let mut secrets = Secrets::new();
+        let jobs = [Job {
+            template: &t,
+            options: &options,
+        }];
+        let future = render(&jobs, &funcs, &env, &mut secrets, |_| async {
+            Ok::<_, String>((Value::Nil, ()))
+        });
+        assert_send(&future);
+    }
+
+    #[test]
+    fn every_job_of_a_round_is_fetched_for_together_once_each() {
+        let funcs = crate::standard();
+        let options = Options::default();
+        let a = Template::parse(
+            "{{ with secret \"a\" }}{{ .Data.x }}{{ end }}",
+            &funcs,
+            &options,
+        )
+        .unwrap();
+        let b = Template::parse(
+            "{{ with secret \"a\" }}{{ .Data.x }}{{ end }}-{{ with secret \"b\" }}{{ .Data.x }}{{ end }}",
+            &funcs,
+            &options,
+        )
+        .unwrap();
+        let mut fetched = Vec::new();
+        let rendered = render_ready(
+            &[
+                Job {
+                    template: &a,
+                    options: &options,
+                },
+                Job {
+                    template: &b,
+                    options: &options,
+                },
+            ],
+            &funcs,
+            &Arc::new(PodEnv::new()),
+            &mut Secrets::new(),
+            |request| {
+                fetched.push(request.path.clone());
+                Ok::<_, String>((
+                    secret(&format!(r#"{{"data":{{"x":"{}"}}}}"#, request.path)),
+                    (),
+                ))
+            },
+        )
+        .unwrap();
+        assert_eq!(fetched, ["a", "b"]);
+        assert_eq!(rendered.outputs, [b"a".to_vec(), b"a-b".to_vec()]);
+        assert_eq!(rendered.rounds, 2);
+        assert_eq!(rendered.used.len(), 2);
+    }
+
+    #[test]
+    fn fetch_errors_name_the_request() {
+        let (t, funcs, options) = parse("{{ secret \"a/b\" }}");
+        let e = render_ready(
+            &[Job {
+                template: &t,
+                options: &options,
+            }],
+            &funcs,
+            &Arc::new(PodEnv::new()),
+            &mut Secrets::new(),
+            |_| Err::<(Value, ()), _>("denied"),
+        )
+        .unwrap_err();
+        assert_eq!(e.to_string(), "fetching a/b: denied");
+    }
+
+    #[test]
+    fn endless_dependency_chains_stop_at_max_rounds() {
+        let funcs = crate::standard();
+        let mut options = Options::default();
+        options.limits.max_rounds = 3;
+        // Each answer names a new path to read.
+        let t = Template::parse(
+            "{{ with secret \"p0\" }}{{ with secret .Data.next }}{{ with secret .Data.next }}{{ with secret .Data.next }}{{ end }}{{ end }}{{ end }}{{ end }}",
+            &funcs,
+            &options,
+        )
+        .unwrap();
+        let mut n = 0;
+        let e = render_ready(
+            &[Job {
+                template: &t,
+                options: &options,
+            }],
+            &funcs,
+            &Arc::new(PodEnv::new()),
+            &mut Secrets::new(),
+            |_| {
+                n += 1;
+                Ok::<_, String>((secret(&format!(r#"{{"data":{{"next":"p{n}"}}}}"#)), ()))
+            },
+        )
+        .unwrap_err();
+        assert_eq!(e, RenderError::TooManyRounds(3));
+    }
+}

@@ -1,6 +1,5 @@
 //! One-template shorthands for the library's tests.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use gotemplate::{Options, Template, TemplateError, Value};
@@ -23,7 +22,6 @@ pub(crate) fn execute(
 #[derive(Debug)]
 pub(crate) struct One {
     pub(crate) output: Vec<u8>,
-    pub(crate) used: BTreeSet<SecretRequest>,
     pub(crate) rounds: usize,
 }
 
@@ -53,7 +51,6 @@ pub(crate) fn render_in<E>(
     })?;
     Ok(One {
         output: rendered.outputs.into_iter().next().unwrap_or_default(),
-        used: rendered.used,
         rounds: rendered.rounds,
     })
 }

@@ -11,7 +11,7 @@ use super::value::Value;
 
 /// The parameter types of a builtin, as Go declares them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ty {
+pub(crate) enum Ty {
     /// `interface{}`.
     Any,
     /// `reflect.Value`: the function sees the value with its static type.
@@ -34,7 +34,7 @@ pub enum Ty {
 
 impl Ty {
     /// Go's spelling of the type.
-    pub fn go_type(self) -> &'static str {
+    pub(crate) fn go_type(self) -> &'static str {
         match self {
             Ty::Any => "interface {}",
             Ty::Reflect => "reflect.Value",
@@ -49,7 +49,7 @@ impl Ty {
     }
 
     /// Whether an untyped nil can stand for this type.
-    pub fn can_be_nil(self) -> bool {
+    pub(crate) fn can_be_nil(self) -> bool {
         matches!(
             self,
             Ty::Any | Ty::Reflect | Ty::List | Ty::Map | Ty::Strings
@@ -57,7 +57,7 @@ impl Ty {
     }
 
     /// The zero value of a nil-able type.
-    pub fn zero(self) -> Slot {
+    pub(crate) fn zero(self) -> Slot {
         match self {
             Ty::List => Slot::val(Value::List(Vec::new())),
             Ty::Strings => Slot::val(Value::NilStrings),
@@ -67,7 +67,7 @@ impl Ty {
     }
 
     /// Whether a concrete value is assignable to this type.
-    pub fn accepts(self, value: &Value) -> bool {
+    pub(crate) fn accepts(self, value: &Value) -> bool {
         match self {
             Ty::Any | Ty::Reflect => true,
             Ty::String => matches!(value, Value::String(_) | Value::Bytes(_)),
@@ -82,7 +82,7 @@ impl Ty {
 }
 
 /// Signature of a builtin: fixed parameters and the `...` type.
-pub fn signature(name: &str) -> Option<(&'static [Ty], Option<Ty>)> {
+pub(crate) fn signature(name: &str) -> Option<(&'static [Ty], Option<Ty>)> {
     const R: &[Ty] = &[Ty::Reflect];
     const RR: &[Ty] = &[Ty::Reflect, Ty::Reflect];
     Some(match name {
@@ -96,7 +96,7 @@ pub fn signature(name: &str) -> Option<(&'static [Ty], Option<Ty>)> {
 }
 
 /// Go's truth: non-zero, non-empty, non-nil.
-pub fn is_true(value: &Value) -> bool {
+pub(crate) fn is_true(value: &Value) -> bool {
     match value {
         Value::Nil | Value::NilMap | Value::NilStrings => false,
         Value::Bool(b) => *b,
@@ -113,7 +113,7 @@ pub fn is_true(value: &Value) -> bool {
 }
 
 /// Calls the builtin `name` (not `and`/`or`/`call`) on checked arguments.
-pub fn call(name: &str, args: &[Slot]) -> Result<Slot, String> {
+pub(crate) fn call(name: &str, args: &[Slot]) -> Result<Slot, String> {
     let formats = matches!(
         name,
         "print" | "printf" | "println" | "html" | "js" | "urlquery"
@@ -488,7 +488,7 @@ fn byte_slice(s: &str, from: usize, to: usize) -> String {
 
 /// `fmt.Sprint` of the arguments as an action prints them (`<no value>`
 /// for nil, structs through their pointer); one string is used as is.
-pub fn eval_args(args: &[Slot]) -> String {
+pub(crate) fn eval_args(args: &[Slot]) -> String {
     if let [one] = args
         && let Value::String(s) = one.value()
     {
@@ -507,7 +507,7 @@ pub fn eval_args(args: &[Slot]) -> String {
 }
 
 /// Go's `template.HTMLEscapeString`.
-pub fn html_escape(s: &str) -> String {
+pub(crate) fn html_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -524,7 +524,7 @@ pub fn html_escape(s: &str) -> String {
 }
 
 /// Go's `template.JSEscapeString`.
-pub fn js_escape(s: &str) -> String {
+pub(crate) fn js_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -546,7 +546,7 @@ pub fn js_escape(s: &str) -> String {
 
 /// Go's `url.QueryEscape`: unreserved characters kept, space as `+`,
 /// everything else `%XX`.
-pub fn query_escape(s: &str) -> String {
+pub(crate) fn query_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for &b in s.as_bytes() {
         match b {

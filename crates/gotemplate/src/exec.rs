@@ -23,12 +23,12 @@ const MAX_CONTEXT_CHARS: usize = 48;
 /// each level costs native stack (about 1 KiB optimised, 4 KiB in debug
 /// builds), so that, with the deepest parenthesised pipeline on top, it
 /// fits the 2 MiB stack of a tokio worker even unoptimised.
-pub const MAX_NESTING: usize = 250;
+pub(crate) const MAX_NESTING: usize = 250;
 
 type R<T> = Result<T, TemplateError>;
 
 /// Everything execution needs besides the trees and the host's state.
-pub struct Env<'c, H> {
+pub(crate) struct Env<'c, H> {
     /// Registered functions.
     pub funcs: &'c Funcs<H>,
     /// Fail on a missing map key instead of yielding `<no value>`.
@@ -64,7 +64,7 @@ enum At<'t> {
 
 /// Runs the template `name` of `trees` (parsed from `text` as
 /// `parse_name`).
-pub fn execute<H>(
+pub(crate) fn execute<H>(
     trees: &HashMap<String, Tree>,
     text: &str,
     parse_name: &str,

@@ -31,7 +31,7 @@
 //!
 //! [`Template::execute`]: crate::engine::Template::execute
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 

@@ -98,7 +98,7 @@ impl ItemKind {
 
 /// A token: its kind, byte offset, text and the line it starts on.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Item {
+pub(crate) struct Item {
     /// What the token is.
     pub kind: ItemKind,
     /// Byte offset of its start in the template text.
@@ -127,9 +127,9 @@ impl std::fmt::Display for Item {
 }
 
 /// The default delimiters.
-pub const LEFT_DELIM: &str = "{{";
+pub(crate) const LEFT_DELIM: &str = "{{";
 /// The default delimiters.
-pub const RIGHT_DELIM: &str = "}}";
+pub(crate) const RIGHT_DELIM: &str = "}}";
 const LEFT_COMMENT: &str = "/*";
 const RIGHT_COMMENT: &str = "*/";
 
@@ -153,7 +153,7 @@ enum State {
 
 /// A lexer over one template text; [`Lexer::next_item`] yields tokens on
 /// demand, so an error stops the scan exactly where Go's does.
-pub struct Lexer<'a> {
+pub(crate) struct Lexer<'a> {
     input: &'a str,
     left: &'a str,
     right: &'a str,
@@ -188,7 +188,7 @@ fn has_right_trim_marker(s: &str) -> bool {
 }
 
 /// Go's `%#U`: `U+0041 'A'`, or just `U+0001` when not printable.
-pub fn describe_char(c: char) -> String {
+pub(crate) fn describe_char(c: char) -> String {
     let u = u32::from(c);
     if quote::is_print(c) {
         format!("U+{u:04X} '{c}'")
@@ -199,7 +199,7 @@ pub fn describe_char(c: char) -> String {
 
 impl<'a> Lexer<'a> {
     /// A lexer for `input`; empty delimiters mean `{{` and `}}`.
-    pub fn new(input: &'a str, left: &'a str, right: &'a str) -> Lexer<'a> {
+    pub(crate) fn new(input: &'a str, left: &'a str, right: &'a str) -> Lexer<'a> {
         Lexer {
             input,
             left: if left.is_empty() { LEFT_DELIM } else { left },
@@ -216,7 +216,7 @@ impl<'a> Lexer<'a> {
     }
 
     /// The next token; after an error or EOF, EOF again.
-    pub fn next_item(&mut self) -> Item {
+    pub(crate) fn next_item(&mut self) -> Item {
         self.item = None;
         let mut state = if self.inside_action {
             State::InsideAction

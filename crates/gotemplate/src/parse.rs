@@ -9,15 +9,15 @@ use super::quote;
 
 /// Deepest nesting of parenthesised pipelines (Go allows 10000; the
 /// recursion here must fit a small thread stack).
-pub const MAX_PAREN_DEPTH: usize = 100;
+pub(crate) const MAX_PAREN_DEPTH: usize = 100;
 /// Deepest nesting of `if`/`with`/`range`/`block` bodies.
-pub const MAX_CONTROL_DEPTH: usize = 100;
+pub(crate) const MAX_CONTROL_DEPTH: usize = 100;
 /// Most commands in one pipeline, as in Go.
 const MAX_PIPELINE_CMDS: usize = 100_000;
 
 /// A parsed template: its name and body.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Tree {
+pub(crate) struct Tree {
     /// The template's name (`""` for the top level of a file).
     pub name: String,
     /// Its body.
@@ -26,7 +26,7 @@ pub struct Tree {
 
 /// A sequence of nodes.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct List {
+pub(crate) struct List {
     /// Byte offset of the list's start.
     pub pos: usize,
     /// The nodes in order.
@@ -35,7 +35,7 @@ pub struct List {
 
 /// A statement-level node.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Node {
+pub(crate) enum Node {
     /// Plain text, written as is.
     Text {
         /// Byte offset.
@@ -79,7 +79,7 @@ pub enum Node {
 
 /// The parts of `if`, `range` and `with`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Branch {
+pub(crate) struct Branch {
     /// Byte offset (of the pipeline).
     pub pos: usize,
     /// The condition or the value ranged over.
@@ -92,7 +92,7 @@ pub struct Branch {
 
 /// A pipeline: optional variable declarations and commands joined by `|`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Pipe {
+pub(crate) struct Pipe {
     /// Byte offset.
     pub pos: usize,
     /// `$x = ...` rather than `$x := ...`.
@@ -105,7 +105,7 @@ pub struct Pipe {
 
 /// A variable reference with optional field chain: `$x.a.b`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Variable {
+pub(crate) struct Variable {
     /// Byte offset.
     pub pos: usize,
     /// The name (with `$`) followed by field names.
@@ -114,7 +114,7 @@ pub struct Variable {
 
 /// One command of a pipeline: operands separated by spaces.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Command {
+pub(crate) struct Command {
     /// Byte offset.
     pub pos: usize,
     /// The operands; the first one decides what the command does.
@@ -123,7 +123,7 @@ pub struct Command {
 
 /// An operand of a command.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Operand {
+pub(crate) enum Operand {
     /// `.A.B`.
     Field {
         /// Byte offset.
@@ -188,7 +188,7 @@ pub enum Operand {
 
 impl Operand {
     /// Byte offset of the operand.
-    pub fn pos(&self) -> usize {
+    pub(crate) fn pos(&self) -> usize {
         match self {
             Operand::Field { pos, .. }
             | Operand::Chain { pos, .. }
@@ -323,7 +323,7 @@ fn write_branch(f: &mut std::fmt::Formatter<'_>, name: &str, b: &Branch) -> std:
 
 /// A parse failure, already in Go's words (`template: NAME:LINE: ...`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParseError(pub String);
+pub(crate) struct ParseError(pub String);
 
 type PResult<T> = Result<T, ParseError>;
 
@@ -363,7 +363,7 @@ fn blank_item() -> Item {
 /// Parses `text` into the template named `name` plus every `{{define}}`
 /// and `{{block}}` in it. `has_function` tells which function names exist
 /// (Go rejects unknown functions at parse time).
-pub fn parse(
+pub(crate) fn parse(
     name: &str,
     text: &str,
     left_delim: &str,
@@ -392,7 +392,7 @@ pub fn parse(
 }
 
 /// Whether a list holds nothing but space (Go's `IsEmptyTree`).
-pub fn is_empty_tree(list: &List) -> bool {
+pub(crate) fn is_empty_tree(list: &List) -> bool {
     list.nodes.iter().all(|n| match n {
         // Go's `bytes.TrimSpace` trims Unicode white space too.
         Node::Text { text, .. } => text.trim().is_empty(),
@@ -1006,7 +1006,7 @@ fn new_variable(pos: usize, ident: &str) -> Variable {
 
 /// Go's `ErrorContext`: `NAME:LINE:COL` of a byte offset (column counted
 /// in bytes from 0) in `text`.
-pub fn location(parse_name: &str, text: &str, pos: usize) -> String {
+pub(crate) fn location(parse_name: &str, text: &str, pos: usize) -> String {
     let pos = pos.min(text.len());
     let before = text.get(..pos).unwrap_or(text);
     let line = 1 + before.bytes().filter(|&b| b == b'\n').count();

@@ -20,14 +20,14 @@ enum Seg {
 
 /// A value, or a part of a shared value reached by a path.
 #[derive(Debug, Clone)]
-pub struct Ptr {
+pub(crate) struct Ptr {
     root: Rc<Value>,
     path: Rc<[Seg]>,
 }
 
 impl Ptr {
     /// A new shared value.
-    pub fn new(value: Value) -> Ptr {
+    pub(crate) fn new(value: Value) -> Ptr {
         Ptr {
             root: Rc::new(value),
             path: Rc::from(Vec::new()),
@@ -36,7 +36,7 @@ impl Ptr {
 
     /// The value this points at (nil if the path no longer resolves, which
     /// cannot happen as values are immutable).
-    pub fn get(&self) -> &Value {
+    pub(crate) fn get(&self) -> &Value {
         let mut v: &Value = &self.root;
         for seg in self.path.iter() {
             let next = match (seg, v) {
@@ -65,24 +65,24 @@ impl Ptr {
     }
 
     /// The member `key` of the map this points at.
-    pub fn key(&self, key: &str) -> Ptr {
+    pub(crate) fn key(&self, key: &str) -> Ptr {
         self.child(Seg::Key(Rc::from(key)))
     }
 
     /// Element `i` of the list this points at.
-    pub fn index(&self, i: usize) -> Ptr {
+    pub(crate) fn index(&self, i: usize) -> Ptr {
         self.child(Seg::Index(i))
     }
 
     /// Field number `i` of the struct this points at.
-    pub fn field(&self, i: usize) -> Ptr {
+    pub(crate) fn field(&self, i: usize) -> Ptr {
         self.child(Seg::Field(i))
     }
 }
 
 /// A value as Go's reflection holds it during execution.
 #[derive(Debug, Clone)]
-pub enum Slot {
+pub(crate) enum Slot {
     /// No value (Go's invalid `reflect.Value`): a nil result, `$` at top.
     Invalid,
     /// A value whose static type is `interface{}`: a map member or list
@@ -94,7 +94,7 @@ pub enum Slot {
 
 impl Slot {
     /// A concrete value; nil becomes [`Slot::Invalid`].
-    pub fn val(value: Value) -> Slot {
+    pub(crate) fn val(value: Value) -> Slot {
         if value.is_nil() {
             Slot::Invalid
         } else {
@@ -104,7 +104,7 @@ impl Slot {
 
     /// Go's unwrapping of `interface{}` after each command of a pipeline:
     /// a nil interface becomes no value, anything else its concrete value.
-    pub fn unwrap_iface(self) -> Slot {
+    pub(crate) fn unwrap_iface(self) -> Slot {
         match self {
             Slot::Iface(p) if p.get().is_nil() => Slot::Invalid,
             Slot::Iface(p) => Slot::Val(p),
@@ -113,7 +113,7 @@ impl Slot {
     }
 
     /// The value (nil for no value or a nil interface).
-    pub fn value(&self) -> &Value {
+    pub(crate) fn value(&self) -> &Value {
         match self {
             Slot::Invalid => &NIL,
             Slot::Iface(p) | Slot::Val(p) => p.get(),
@@ -121,20 +121,15 @@ impl Slot {
     }
 
     /// The pointer, unless there is no value.
-    pub fn ptr(&self) -> Option<&Ptr> {
+    pub(crate) fn ptr(&self) -> Option<&Ptr> {
         match self {
             Slot::Invalid => None,
             Slot::Iface(p) | Slot::Val(p) => Some(p),
         }
     }
 
-    /// Whether Go would call this a valid value.
-    pub fn is_valid(&self) -> bool {
-        !matches!(self, Slot::Invalid)
-    }
-
     /// The static type Go would name: `interface {}` for interface slots.
-    pub fn type_name(&self) -> String {
+    pub(crate) fn type_name(&self) -> String {
         match self {
             Slot::Invalid => "<nil>".into(),
             Slot::Iface(_) => "interface {}".into(),
@@ -143,7 +138,7 @@ impl Slot {
     }
 
     /// An owned copy of the value.
-    pub fn to_value(&self) -> Value {
+    pub(crate) fn to_value(&self) -> Value {
         self.value().clone()
     }
 }
@@ -169,7 +164,7 @@ mod tests {
     #[test]
     fn nil_interface_unwraps_to_no_value() {
         let slot = Slot::Iface(Ptr::new(Value::Nil)).unwrap_iface();
-        assert!(!slot.is_valid());
+        assert!(matches!(slot, Slot::Invalid));
     }
 
     #[test]
