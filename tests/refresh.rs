@@ -44,6 +44,32 @@ async fn condition(driver: &Driver, pod: &TestPod) -> VolumeCondition {
         .expect("a condition")
 }
 
+/// The driver's volume refreshes so far, from its `/metrics`: (succeeded, failed).
+fn refreshes(driver: &Driver) -> (u64, u64) {
+    let (_, body) = driver.http_get("/metrics");
+    let (mut ok, mut failed) = (0, 0);
+    for line in body.lines() {
+        let Some(rest) = line.strip_prefix("vault_csi_refreshes_total{") else {
+            continue;
+        };
+        let Some((labels, value)) = rest.split_once("} ") else {
+            continue;
+        };
+        let value = value.trim().parse::<f64>().unwrap_or(0.0) as u64;
+        if labels == r#"result="ok""# {
+            ok += value;
+        } else {
+            failed += value;
+        }
+    }
+    (ok, failed)
+}
+
+/// How many secrets the driver read from Vault so far.
+fn vault_reads(driver: &Driver) -> f64 {
+    driver.vault_requests().get("read").map_or(0.0, |r| r.0)
+}
+
 /// The generation directory `..data` points at.
 fn generation(target: &Path) -> std::path::PathBuf {
     std::fs::read_link(target.join("..data")).unwrap()
@@ -93,7 +119,16 @@ async fn an_unchanged_secret_is_not_rewritten() {
         generation(&target),
         std::fs::metadata(target.join("s")).unwrap().ino(),
     );
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    let reads = vault_reads(&driver);
+    // Two refreshes (every second) that read the secret again and rendered it.
+    eventually(Duration::from_secs(6), "two refreshes", || {
+        refreshes(&driver).0 >= 2
+    })
+    .await;
+    assert!(
+        vault_reads(&driver) >= reads + 2.0,
+        "the secret was read again"
+    );
     let after = (
         generation(&target),
         std::fs::metadata(target.join("s")).unwrap().ino(),
@@ -217,11 +252,13 @@ async fn during_an_outage_files_stay_the_volume_turns_abnormal_and_recovers() {
     assert_eq!(read(&file), "before");
 
     bao.stop();
-    let deadline = Instant::now() + Duration::from_secs(6);
-    while Instant::now() < deadline {
+    // Retries every second or so (backoff capped at the 1 s interval).
+    eventually(Duration::from_secs(10), "three failed refreshes", || {
         assert_eq!(read(&file), "before", "files keep their last content");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        refreshes(&driver).1 >= 3
+    })
+    .await;
+    assert_eq!(read(&file), "before", "files keep their last content");
     let down = condition(&driver, &pod).await;
     assert!(down.abnormal, "{down:?}");
     assert!(
@@ -273,7 +310,10 @@ async fn after_a_sigkill_the_volume_survives_and_resumes_at_the_next_republish()
     pod.publish(&driver, VOLUME, &pod.token(fx)).await.unwrap();
     let target = pod.target(&driver, VOLUME);
     // Killed while refreshing (every second): no torn file, mount stays.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    eventually(Duration::from_secs(5), "a refresh ran", || {
+        refreshes(&driver).0 >= 1
+    })
+    .await;
     driver.kill();
     assert_eq!(read(target.join("v")), "one");
     assert_eq!(mounts_below(driver.dir()), vec![target.clone()]);
@@ -335,10 +375,31 @@ async fn pre_populate_only_volumes_are_never_refreshed() {
             ("template-static-secret-render-interval", "1s"),
         ],
     );
+    // A Pod that does refresh, on the same secret and driver: what it sees
+    // shows the refresh loop ran (the rule itself is a schedule unit test).
+    let control = TestPod::kubernetes(fx, &[&format!("{mount}/*")]);
+    control.register(
+        fx,
+        &[
+            ("agent-inject-template-v", &template),
+            ("template-static-secret-render-interval", "1s"),
+        ],
+    );
     let driver = Driver::start().await;
     pod.publish(&driver, VOLUME, &pod.token(fx)).await.unwrap();
+    control
+        .publish(&driver, VOLUME, &control.token(fx))
+        .await
+        .unwrap();
     fx.bao.write_kv2(&mount, &key, json!({"v": "two"}));
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    let passes = refreshes(&driver).0;
+    // Two of its refreshes after the write: the pre-populated volume, published
+    // first with the same interval, would have fallen due before the second.
+    eventually(Duration::from_secs(6), "the other volume refreshed", || {
+        read(control.target(&driver, VOLUME).join("v")) == "two"
+            && refreshes(&driver).0 >= passes + 2
+    })
+    .await;
     assert_eq!(read(pod.target(&driver, VOLUME).join("v")), "one");
 }
 

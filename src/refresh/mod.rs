@@ -14,6 +14,8 @@
 //! - Any failure keeps the old files, marks the volume abnormal, posts a
 //!   Warning event, and retries with backoff.
 
+pub mod clock;
+pub mod schedule;
 pub mod session;
 pub mod timing;
 
@@ -21,7 +23,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tokio::sync::{Notify, Semaphore};
 
@@ -36,13 +38,12 @@ use crate::vault::{Target, VaultToken};
 use crate::volume::{self, writer};
 use consul_funcs::SecretRequest;
 use gotemplate::Value;
-use session::{IdentityKey, Session, SessionKey};
+use schedule::{Action, Cadence, Earliest, Jitter, SecretClock, Turn};
+use session::{IdentityKey, Session, SessionKey, TokenStep};
 use timing::unit_random;
 
 /// How many volumes refresh at once.
 const CONCURRENCY: usize = 16;
-/// Work due within this much of now runs in the same pass.
-const SLACK: Duration = Duration::from_millis(500);
 
 /// Whether a volume's files are known to be current.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,23 +63,6 @@ impl Condition {
     }
 }
 
-/// What to do with one secret when it falls due.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Action {
-    /// Read it again (lease-free).
-    Reread,
-    /// Renew its lease.
-    Renew,
-    /// Fetch a new one (lease that cannot be extended).
-    Replace,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Clock {
-    due: Instant,
-    action: Action,
-}
-
 /// Everything a volume's refresh needs, guarded so that a refresh and an
 /// unpublish never overlap.
 struct VolumeState {
@@ -88,7 +72,7 @@ struct VolumeState {
     identity: IdentityKey,
     session: SessionKey,
     fetched: FetchedSet,
-    clocks: BTreeMap<SecretRequest, Clock>,
+    clocks: BTreeMap<SecretRequest, SecretClock>,
     failures: u32,
 }
 
@@ -215,11 +199,11 @@ impl Refresher {
     ) -> Result<(VaultToken, bool)> {
         let session = self.session(key);
         let mut session = session.lock().await;
-        if let Some(token) = session.usable(Instant::now()) {
+        if let Some(token) = session.usable(clock::now()) {
             return Ok((token.clone(), false));
         }
         let token = self.login(plan, target, pod_token.jwt()).await?;
-        session.set(token.clone());
+        session.set(token.clone(), clock::now());
         self.inner.wake.notify_one();
         Ok((token, true))
     }
@@ -242,7 +226,9 @@ impl Refresher {
         }
         let slot = self.shared_slot(identity, &request);
         let _turn = slot.gate.lock().await;
-        let fresh = lock(&slot.read).clone().filter(|s| s.fetched.at >= since);
+        let fresh = lock(&slot.read)
+            .clone()
+            .filter(|s| schedule::serves_publish(s.fetched.at, since));
         if let Some(shared) = fresh {
             return Ok((shared.value, shared.fetched));
         }
@@ -266,7 +252,7 @@ impl Refresher {
 
     /// Forgets a session's token (Vault refused it), so the next use logs in.
     pub async fn drop_token(&self, key: &SessionKey) {
-        self.session(key).lock().await.token = None;
+        self.session(key).lock().await.forget();
     }
 
     async fn login(&self, plan: &Plan, target: &Target, jwt: &str) -> Result<VaultToken> {
@@ -331,7 +317,7 @@ impl Refresher {
         };
         self.share_fresh_reads(&mut state);
         self.set_clocks(&mut state);
-        let next_due = refreshes.then(|| next_due(&state)).flatten();
+        let next_due = schedule::volume_due(refreshes, &state.clocks);
         let entry = Arc::new(VolumeEntry {
             id: volume.id.clone(),
             target: volume.target,
@@ -390,7 +376,7 @@ impl Refresher {
     async fn revoke(&self, state: &VolumeState) {
         let session = self.session(&state.session);
         let session = session.lock().await;
-        let Some(token) = session.token.as_ref() else {
+        let Some(token) = session.token() else {
             return;
         };
         let vault = self.inner.content.vault();
@@ -410,24 +396,25 @@ impl Refresher {
     /// Runs the loop until the process ends.
     pub async fn run(self) {
         loop {
-            let now = Instant::now();
-            let mut earliest: Option<Instant> = None;
+            let now = clock::now();
+            let mut earliest = Earliest::default();
             let due: Vec<Arc<VolumeEntry>> = {
                 let volumes = lock(&self.inner.volumes);
                 volumes
                     .values()
                     .filter(|v| {
                         let mut next = lock(&v.next_due);
-                        match *next {
-                            Some(at) if at <= now + SLACK => {
+                        match schedule::turn(*next, now) {
+                            Turn::Now => {
+                                // Taken: nothing else runs it until its refresh sets the next.
                                 *next = None;
                                 true
                             }
-                            Some(at) => {
-                                earliest = Some(earliest.map_or(at, |e| e.min(at)));
+                            Turn::At(at) => {
+                                earliest.include(at);
                                 false
                             }
-                            None => false,
+                            Turn::Idle => false,
                         }
                     })
                     .cloned()
@@ -445,15 +432,9 @@ impl Refresher {
                 });
             }
             if let Some(at) = self.renew_due_sessions(now).await {
-                earliest = Some(earliest.map_or(at, |e| e.min(at)));
+                earliest.include(at);
             }
-            let sleep = earliest
-                .map(|at| at.saturating_duration_since(Instant::now()))
-                .unwrap_or(Duration::from_secs(60));
-            tokio::select! {
-                _ = tokio::time::sleep(sleep) => {}
-                _ = self.inner.wake.notified() => {}
-            }
+            clock::wait_for_work(&self.inner.wake, earliest.get()).await;
         }
     }
 
@@ -465,27 +446,23 @@ impl Refresher {
                 .iter()
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
-        let mut earliest: Option<Instant> = None;
+        let mut earliest = Earliest::default();
         for (key, session) in sessions {
             let Ok(mut session) = session.try_lock() else {
                 continue;
             };
-            let due = match (session.retry_at, session.renew_at()) {
-                (Some(retry), _) => Some(retry),
-                (None, renew) => renew,
-            };
-            match due {
-                Some(at) if at <= now + SLACK => {
+            match schedule::turn(session.due_at(), now) {
+                Turn::Now => {
                     self.renew_session(&key, &mut session).await;
-                    if let Some(next) = session.retry_at.or(session.renew_at()) {
-                        earliest = Some(earliest.map_or(next, |e| e.min(next)));
+                    if let Some(next) = session.due_at() {
+                        earliest.include(next);
                     }
                 }
-                Some(at) => earliest = Some(earliest.map_or(at, |e| e.min(at))),
-                None => {}
+                Turn::At(at) => earliest.include(at),
+                Turn::Idle => {}
             }
         }
-        earliest
+        earliest.get()
     }
 
     /// Renew; when that fails, log in again with the freshest Pod token.
@@ -495,7 +472,7 @@ impl Refresher {
             lock(&self.inner.sessions).remove(key);
             return;
         };
-        if let Some(token) = session.token.clone().filter(|t| t.renewable) {
+        if let TokenStep::Renew(token) = session.step() {
             let renewed = self
                 .inner
                 .content
@@ -507,26 +484,25 @@ impl Refresher {
                 &renewed.as_ref().map_err(|e| e.metric_label()),
             );
             match renewed {
-                // Vault stops extending at the token's max TTL: log in again then.
-                Ok(renewed) if renewed.lease_duration >= token.lease_duration.mul_f64(0.5) => {
-                    session.set(renewed);
-                    return;
+                Ok(renewed) => {
+                    if session.renewed(renewed, clock::now()) {
+                        return;
+                    }
+                    // Vault stops extending at the token's max TTL: log in again then.
+                    tracing::debug!("token near its max TTL: logging in again");
                 }
-                Ok(_) => tracing::debug!("token near its max TTL: logging in again"),
                 Err(error) => tracing::info!(%error, "token renewal failed: logging in again"),
             }
         }
         match self.login(&plan, &target, jwt.jwt()).await {
-            Ok(token) => session.set(token),
+            Ok(token) => session.set(token, clock::now()),
             Err(error) => {
-                session.failures += 1;
-                let wait = timing::backoff(
-                    session.failures,
+                let wait = session.login_failed(
+                    clock::now(),
                     plan.options.auth_min_backoff,
                     plan.options.auth_max_backoff,
                     unit_random(),
                 );
-                session.retry_at = Some(Instant::now() + wait);
                 tracing::warn!(%error, retry_in = ?wait, "Vault login failed");
             }
         }
@@ -535,11 +511,11 @@ impl Refresher {
     /// A Plan, target and the freshest Pod token among the session's volumes.
     fn login_material(&self, key: &SessionKey) -> Option<(Plan, Target, PodToken)> {
         let volumes = lock(&self.inner.volumes);
-        volumes
+        let candidates = volumes
             .values()
             .filter(|v| &v.session == key)
-            .map(|v| (v, lock(&v.pod_token).clone()))
-            .max_by(|(_, a), (_, b)| a.expires.cmp(&b.expires))
+            .map(|v| (v, lock(&v.pod_token).clone()));
+        session::freshest(candidates, |(_, token)| token.expires.as_deref())
             .map(|(v, token)| (v.plan.clone(), v.vault_target.clone(), token))
     }
 
@@ -563,8 +539,7 @@ impl Refresher {
             };
             let slot = self.shared_slot(&state.identity, request);
             let mut read = lock(&slot.read);
-            let newer = read.as_ref().is_none_or(|s| s.fetched.at < fetched.at);
-            if newer {
+            if schedule::is_newer(fetched.at, read.as_ref().map(|s| s.fetched.at)) {
                 let jitter = read.as_ref().map_or_else(unit_random, |s| s.jitter);
                 *read = Some(SharedRead {
                     value: value.clone(),
@@ -577,37 +552,26 @@ impl Refresher {
 
     /// Gives every fetched secret without a clock its first one.
     fn set_clocks(&self, state: &mut VolumeState) {
-        let interval = state.plan.options.static_secret_render_interval;
-        let threshold = state.plan.options.lease_renewal_threshold;
+        let cadence = Cadence {
+            render_interval: state.plan.options.static_secret_render_interval,
+            renewal_threshold: state.plan.options.lease_renewal_threshold,
+        };
         for (request, fetched) in &state.fetched.meta {
             if state.clocks.contains_key(request) {
                 continue;
             }
-            let clock = if let Some(left) = fetched.rotate_after {
-                Clock {
-                    due: fetched.at + left.max(timing::MIN_DELAY),
-                    action: Action::Replace,
-                }
-            } else if !fetched.lease.is_leased() {
+            let shared = if schedule::first_action(fetched) == Action::Reread {
                 let slot = self.shared_slot(&state.identity, request);
-                let jitter = lock(&slot.read).as_ref().map_or(0.5, |s| s.jitter);
-                Clock {
-                    due: fetched.at + timing::static_delay(interval, jitter),
-                    action: Action::Reread,
-                }
-            } else if fetched.lease.renewable {
-                Clock {
-                    due: fetched.at + timing::renew_delay(fetched.lease.duration),
-                    action: Action::Renew,
-                }
+                lock(&slot.read).as_ref().map_or(0.5, |s| s.jitter)
             } else {
-                Clock {
-                    due: fetched.at
-                        + timing::replace_delay(fetched.lease.duration, threshold, unit_random()),
-                    action: Action::Replace,
-                }
+                0.5
             };
-            state.clocks.insert(request.clone(), clock);
+            let jitter = Jitter {
+                shared,
+                fresh: unit_random(),
+            };
+            let first = schedule::first_clock(fetched, cadence, jitter);
+            state.clocks.insert(request.clone(), first);
         }
     }
 
@@ -635,7 +599,7 @@ impl Refresher {
                 if changed {
                     tracing::info!(volume = %entry.id, "files updated");
                 }
-                next_due(&state)
+                schedule::volume_due(entry.refreshes, &state.clocks)
             }
             Err(error) => {
                 state.failures += 1;
@@ -653,15 +617,13 @@ impl Refresher {
                 if was_healthy {
                     self.post_event(entry, "Warning", "SecretRefreshFailed", message);
                 }
-                let cap = state
-                    .plan
-                    .options
-                    .static_secret_render_interval
-                    .min(Duration::from_secs(300));
-                let wait =
-                    timing::backoff(state.failures, Duration::from_secs(1), cap, unit_random());
+                let wait = schedule::refresh_retry_wait(
+                    state.failures,
+                    state.plan.options.static_secret_render_interval,
+                    unit_random(),
+                );
                 tracing::warn!(volume = %entry.id, %error, retry_in = ?wait, "refresh failed");
-                Some(Instant::now() + wait)
+                Some(clock::now() + wait)
             }
         };
         if entry.refreshes && !entry.removed.load(Ordering::SeqCst) {
@@ -671,14 +633,7 @@ impl Refresher {
 
     async fn refresh_state(&self, entry: &VolumeEntry, state: &mut VolumeState) -> Result<bool> {
         let token = self.volume_token(entry, state).await?;
-        let now = Instant::now();
-        let due: Vec<(SecretRequest, Action)> = state
-            .clocks
-            .iter()
-            .filter(|(_, c)| c.due <= now + SLACK)
-            .map(|(r, c)| (r.clone(), c.action))
-            .collect();
-        for (request, action) in due {
+        for (request, action) in schedule::due_secrets(&state.clocks, clock::now()) {
             self.update_secret(state, &token, &request, action, &entry.target)
                 .await?;
         }
@@ -716,14 +671,14 @@ impl Refresher {
     async fn volume_token(&self, entry: &VolumeEntry, state: &VolumeState) -> Result<VaultToken> {
         let session = self.session(&state.session);
         let mut session = session.lock().await;
-        if let Some(token) = session.usable(Instant::now()) {
+        if let Some(token) = session.usable(clock::now()) {
             return Ok(token.clone());
         }
         let jwt = lock(&entry.pod_token).clone();
         let token = self
             .login(&state.plan, &state.vault_target, jwt.jwt())
             .await?;
-        session.set(token.clone());
+        session.set(token.clone(), clock::now());
         Ok(token)
     }
 
@@ -757,26 +712,14 @@ impl Refresher {
                 );
                 match renewed {
                     Ok(lease) => {
-                        let now = Instant::now();
-                        let capped = !lease.renewable || lease.duration < fetched.lease.duration;
-                        let clock = if capped {
-                            // Max TTL reached: a new credential before this one ends.
-                            Clock {
-                                due: now
-                                    + timing::replace_delay(
-                                        lease.duration,
-                                        threshold,
-                                        unit_random(),
-                                    ),
-                                action: Action::Replace,
-                            }
-                        } else {
-                            Clock {
-                                due: now + timing::renew_delay(lease.duration),
-                                action: Action::Renew,
-                            }
-                        };
-                        state.clocks.insert(request.clone(), clock);
+                        let next = schedule::clock_after_renewal(
+                            &fetched.lease,
+                            lease,
+                            clock::now(),
+                            threshold,
+                            unit_random(),
+                        );
+                        state.clocks.insert(request.clone(), next);
                     }
                     Err(error) => {
                         tracing::info!(%error, "lease renewal failed: fetching a new secret");
@@ -792,7 +735,7 @@ impl Refresher {
                 let mine = state.fetched.meta.get(request).map(|f| f.at);
                 let newer_shared = lock(&slot.read)
                     .clone()
-                    .filter(|s| mine.is_none_or(|at| s.fetched.at > at));
+                    .filter(|s| schedule::is_newer(s.fetched.at, mine));
                 match newer_shared {
                     Some(shared) => {
                         state.clocks.remove(request);
@@ -873,10 +816,6 @@ impl MetricLabel for &'static str {
     fn label(&self) -> &'static str {
         self
     }
-}
-
-fn next_due(state: &VolumeState) -> Option<Instant> {
-    state.clocks.values().map(|c| c.due).min()
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -7,9 +7,11 @@ use std::time::Duration;
 use reqwest::Method;
 use serde::Deserialize;
 
-use super::Target;
-use super::client::{Call, Reply, VaultClient, decode, status_error};
+use super::client::VaultClient;
 use super::error::{VaultError, vault_errors_text};
+use super::http::{Call, Reply, decode, status_error};
+use super::target::Target;
+use super::token::VaultToken;
 
 /// An auth method's mount path, always starting with `auth/` (the annotation may
 /// leave it out), e.g. `auth/kubernetes`.
@@ -53,60 +55,20 @@ impl AuthMethodPath {
     }
 }
 
+impl Target {
+    /// The path of a login request: the namespace goes into the path (SPEC 3),
+    /// because the login carries no `X-Vault-Namespace` header.
+    pub fn login_path(&self, auth: &AuthMethodPath) -> String {
+        match self.namespace() {
+            Some(ns) => format!("{ns}/{}/login", auth.as_str()),
+            None => format!("{}/login", auth.as_str()),
+        }
+    }
+}
+
 impl fmt::Display for AuthMethodPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
-    }
-}
-
-/// A Vault token with what the login or renewal said about it.
-///
-/// `Debug` never shows the token and there is no `Display`; use
-/// [`VaultToken::expose_secret`] only where the token must leave the process.
-#[derive(Clone, PartialEq, Eq)]
-pub struct VaultToken {
-    secret: String,
-    /// The token's accessor (not a credential by itself).
-    pub accessor: String,
-    /// How long the token is valid from the login or last renewal; zero means no expiry.
-    pub lease_duration: Duration,
-    /// Whether `renew-self` can extend it.
-    pub renewable: bool,
-    /// Policies attached to the token.
-    pub policies: Vec<String>,
-    /// The identity entity the login resolved to, if any.
-    pub entity_id: String,
-}
-
-impl VaultToken {
-    /// Wraps a token obtained elsewhere (tests, a root token); lease details unknown.
-    pub fn from_secret(secret: impl Into<String>) -> Self {
-        Self {
-            secret: secret.into(),
-            accessor: String::new(),
-            lease_duration: Duration::ZERO,
-            renewable: false,
-            policies: Vec::new(),
-            entity_id: String::new(),
-        }
-    }
-
-    /// The token itself, for the `X-Vault-Token` header or the `token` file.
-    pub fn expose_secret(&self) -> &str {
-        &self.secret
-    }
-}
-
-impl fmt::Debug for VaultToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("VaultToken")
-            .field("token", &"<redacted>")
-            .field("accessor", &self.accessor)
-            .field("lease_duration", &self.lease_duration)
-            .field("renewable", &self.renewable)
-            .field("policies", &self.policies)
-            .field("entity_id", &self.entity_id)
-            .finish()
     }
 }
 
@@ -307,28 +269,6 @@ impl VaultClient {
             detail: "answer has no data".to_owned(),
         })
     }
-
-    pub(crate) async fn token_call(
-        &self,
-        target: &Target,
-        token: &VaultToken,
-        method: Method,
-        path: &str,
-        body: Option<Vec<u8>>,
-    ) -> Result<Reply, VaultError> {
-        self.send(
-            target,
-            Call {
-                method,
-                path,
-                query: None,
-                token: Some(token),
-                namespace_header: true,
-                body,
-            },
-        )
-        .await
-    }
 }
 
 #[cfg(test)]
@@ -361,11 +301,12 @@ mod tests {
     }
 
     #[test]
-    fn token_debug_is_redacted() {
-        let token = VaultToken::from_secret("s.supersecret-token-value");
-        let shown = format!("{token:?}");
-        assert!(!shown.contains("supersecret"), "{shown}");
-        assert!(shown.contains("<redacted>"));
+    fn login_path_carries_namespace() {
+        let auth = AuthMethodPath::new("kubernetes").unwrap();
+        let t = Target::new("http://127.0.0.1:8200").unwrap();
+        assert_eq!(t.login_path(&auth), "auth/kubernetes/login");
+        let t = t.with_namespace(Some("team-a")).unwrap();
+        assert_eq!(t.login_path(&auth), "team-a/auth/kubernetes/login");
     }
 
     #[test]

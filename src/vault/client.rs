@@ -7,9 +7,12 @@ use bytes::{Bytes, BytesMut};
 use reqwest::Method;
 use reqwest::header::{CONTENT_TYPE, HeaderValue};
 
-use super::auth::VaultToken;
-use super::error::{VaultError, vault_errors_text};
-use super::{Target, VaultSettings, tls};
+use super::error::VaultError;
+use super::http::{Call, Reply};
+use super::mounts::MountCache;
+use super::target::{DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, Target};
+use super::tls::{self, VaultTlsConfig};
+use super::token::VaultToken;
 
 /// Largest answer read from Vault; real answers are a few KiB.
 const MAX_BODY: usize = 16 * 1024 * 1024;
@@ -20,13 +23,37 @@ const MAX_BACKOFF: Duration = Duration::from_secs(1);
 /// Connecting never waits longer than this, even with a long request timeout.
 const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Node-wide settings of the Vault client.
+#[derive(Debug, Clone)]
+pub struct VaultSettings {
+    /// The node's default Vault address, e.g. `https://vault.vault.svc:8200`.
+    pub address: String,
+    /// TLS trust and client identity.
+    pub tls: VaultTlsConfig,
+    /// Default per-request timeout; a [`Target`] may override it.
+    pub timeout: Duration,
+    /// Default retries after the first attempt; a [`Target`] may override it.
+    pub max_retries: u32,
+}
+
+impl Default for VaultSettings {
+    fn default() -> Self {
+        Self {
+            address: "https://127.0.0.1:8200".to_owned(),
+            tls: VaultTlsConfig::default(),
+            timeout: DEFAULT_TIMEOUT,
+            max_retries: DEFAULT_MAX_RETRIES,
+        }
+    }
+}
+
 /// The node's Vault client: one connection pool and one TLS trust, shared by all
 /// volumes. Cheap to clone.
 #[derive(Clone)]
 pub struct VaultClient {
     http: reqwest::Client,
     default_target: Target,
-    pub(crate) mounts: super::mounts::MountCache,
+    pub(crate) mounts: MountCache,
 }
 
 impl std::fmt::Debug for VaultClient {
@@ -35,26 +62,6 @@ impl std::fmt::Debug for VaultClient {
             .field("default_target", &self.default_target)
             .finish_non_exhaustive()
     }
-}
-
-/// One request before it is sent.
-pub(crate) struct Call<'a> {
-    pub method: Method,
-    /// Vault path after `/v1/`, without a leading `/`.
-    pub path: &'a str,
-    /// Already encoded query string.
-    pub query: Option<&'a str>,
-    pub token: Option<&'a VaultToken>,
-    /// Send `X-Vault-Namespace`; logins put the namespace in the path instead.
-    pub namespace_header: bool,
-    /// JSON body.
-    pub body: Option<Vec<u8>>,
-}
-
-/// A complete HTTP answer, any status.
-pub(crate) struct Reply {
-    pub status: u16,
-    pub body: Bytes,
 }
 
 /// An answer as read off the wire, before the size check.
@@ -84,7 +91,7 @@ impl VaultClient {
         Ok(Self {
             http,
             default_target,
-            mounts: super::mounts::MountCache::default(),
+            mounts: MountCache::default(),
         })
     }
 
@@ -96,7 +103,7 @@ impl VaultClient {
     /// Sends a request, retrying connection failures, 412 and 5xx other than 501,
     /// and returns the final answer whatever its status.
     pub(crate) async fn send(&self, target: &Target, call: Call<'_>) -> Result<Reply, VaultError> {
-        let mut url = target.address.clone();
+        let mut url = target.url().clone();
         // Paths are kept unescaped; `%` is the one byte `set_path` would not escape.
         url.set_path(&format!("/v1/{}", call.path.replace('%', "%25")));
         url.set_query(call.query);
@@ -244,6 +251,29 @@ impl VaultClient {
             }),
         }
     }
+
+    /// Sends a request that carries `token` (and the namespace header).
+    pub(crate) async fn token_call(
+        &self,
+        target: &Target,
+        token: &VaultToken,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<Reply, VaultError> {
+        self.send(
+            target,
+            Call {
+                method,
+                path,
+                query: None,
+                token: Some(token),
+                namespace_header: true,
+                body,
+            },
+        )
+        .await
+    }
 }
 
 /// Vault's own client retries exactly these: 412 (a follower not yet caught up)
@@ -303,75 +333,9 @@ fn transport_error(target: &Target, path: &str, err: &reqwest::Error) -> VaultEr
     }
 }
 
-/// Turns a non-success answer into an error, for every request but logins.
-/// `secrets` are blanked out of Vault's error text should it ever echo them.
-pub(crate) fn status_error(path: &str, reply: &Reply, secrets: &[&str]) -> VaultError {
-    let detail = || vault_errors_text(&reply.body, secrets);
-    let path = path.to_owned();
-    match reply.status {
-        403 => VaultError::PermissionDenied {
-            path,
-            detail: detail(),
-        },
-        404 => VaultError::NotFound { path },
-        412 | 429 | 500..=599 => VaultError::Server {
-            path,
-            status: reply.status,
-            detail: detail(),
-        },
-        400..=499 => VaultError::Rejected {
-            path,
-            status: reply.status,
-            detail: detail(),
-        },
-        300..=399 => VaultError::Protocol {
-            path,
-            detail: format!("redirect (HTTP {}) not followed", reply.status),
-        },
-        status => VaultError::Protocol {
-            path,
-            detail: format!("unexpected HTTP status {status}"),
-        },
-    }
-}
-
-/// Decodes a JSON answer into `T`, naming the path (never the body) on failure.
-pub(crate) fn decode<T: serde::de::DeserializeOwned>(
-    path: &str,
-    body: &[u8],
-) -> Result<T, VaultError> {
-    serde_json::from_slice(body).map_err(|e| VaultError::Protocol {
-        path: path.to_owned(),
-        // serde_json's message names line/column and the expected type, not the data.
-        detail: format!("answer is not the expected JSON ({})", e.classify_name()),
-    })
-}
-
-trait ClassifyName {
-    fn classify_name(&self) -> &'static str;
-}
-
-impl ClassifyName for serde_json::Error {
-    fn classify_name(&self) -> &'static str {
-        match self.classify() {
-            serde_json::error::Category::Io => "read error",
-            serde_json::error::Category::Syntax => "syntax error",
-            serde_json::error::Category::Data => "unexpected shape",
-            serde_json::error::Category::Eof => "truncated",
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn reply(status: u16, body: &str) -> Reply {
-        Reply {
-            status,
-            body: Bytes::copy_from_slice(body.as_bytes()),
-        }
-    }
 
     #[test]
     fn retries_412_and_5xx_but_not_501() {
@@ -388,46 +352,5 @@ mod tests {
         assert!(backoff(0) < Duration::from_millis(160));
         assert!(backoff(1) >= Duration::from_millis(200));
         assert_eq!(backoff(20), MAX_BACKOFF);
-    }
-
-    #[test]
-    fn status_403_is_permission_denied_with_vault_text() {
-        let err = status_error(
-            "secret/data/x",
-            &reply(403, r#"{"errors":["permission denied"]}"#),
-            &[],
-        );
-        assert_eq!(
-            err.to_string(),
-            "permission denied for secret/data/x (HTTP 403): permission denied"
-        );
-    }
-
-    #[test]
-    fn status_404_is_not_found() {
-        let err = status_error("secret/data/x", &reply(404, r#"{"errors":[]}"#), &[]);
-        assert!(matches!(err, VaultError::NotFound { .. }));
-    }
-
-    #[test]
-    fn status_400_is_rejected() {
-        let err = status_error(
-            "pki/issue/r",
-            &reply(400, r#"{"errors":["common name not allowed"]}"#),
-            &[],
-        );
-        assert_eq!(err.code(), super::super::ErrorKind::InvalidArgument);
-    }
-
-    #[test]
-    fn status_429_is_unavailable() {
-        let err = status_error("secret/x", &reply(429, ""), &[]);
-        assert_eq!(err.code(), super::super::ErrorKind::Unavailable);
-    }
-
-    #[test]
-    fn decode_error_does_not_quote_the_body() {
-        let err = decode::<Vec<u8>>("secret/x", br#"{"data":{"password":"hunter2"}}"#).unwrap_err();
-        assert!(!err.to_string().contains("hunter2"), "{err}");
     }
 }

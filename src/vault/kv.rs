@@ -9,10 +9,12 @@ use std::time::Duration;
 use reqwest::Method;
 use serde::Deserialize;
 
-use super::Target;
-use super::auth::VaultToken;
-use super::client::{Call, Reply, VaultClient, decode, status_error};
+use super::client::VaultClient;
 use super::error::VaultError;
+use super::http::{Call, Reply, decode, status_error};
+use super::mounts::MountInfo;
+use super::target::Target;
+use super::token::VaultToken;
 
 /// Go's `path.Join`, as the agent builds KV paths.
 pub use crate::gopath::join as go_path_join;
@@ -238,24 +240,6 @@ impl SecretRequest {
             Some(m) => kv2_data_path(&self.path, &m.path),
             None => self.path.clone(),
         }
-    }
-}
-
-/// What `sys/internal/ui/mounts/<path>` says about the mount holding a path.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MountInfo {
-    /// The mount path with its trailing `/`, e.g. `secret/`.
-    pub path: String,
-    /// The engine type, e.g. `kv`, `pki`.
-    pub mount_type: String,
-    /// `options.version` when it is a string (`"1"`, `"2"`).
-    pub version: Option<String>,
-}
-
-impl MountInfo {
-    /// Whether reads on this mount need the KV v2 rewriting.
-    pub fn is_kv_v2(&self) -> bool {
-        self.mount_type == "kv" && self.version.as_deref() == Some("2")
     }
 }
 

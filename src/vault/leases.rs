@@ -5,10 +5,11 @@ use std::time::Duration;
 use reqwest::Method;
 use serde::Deserialize;
 
-use super::Target;
-use super::auth::VaultToken;
-use super::client::{VaultClient, decode, status_error};
+use super::client::VaultClient;
 use super::error::VaultError;
+use super::http::{decode, status_error};
+use super::target::Target;
+use super::token::VaultToken;
 
 /// A lease after renewal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

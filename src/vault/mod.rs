@@ -4,203 +4,32 @@
 //! One [`VaultClient`] (one connection pool) serves the whole node. The client is
 //! address-agnostic: every call takes a [`Target`] naming the Vault address and
 //! namespace, so a Pod's allowed `service` override reuses the same pool and trust.
+//!
+//! The files depend one way: `error` and `token` on nothing; `target`, `tls`
+//! and `http` on those; `mounts` on `target`; `client` on all of these; `auth`,
+//! `kv` and `leases` add calls to the client. This file only declares and
+//! re-exports.
 
 mod auth;
 mod client;
 mod error;
+mod http;
 mod kv;
 mod leases;
 mod mounts;
+mod target;
 mod tls;
+mod token;
 
-use std::time::Duration;
-
-pub use auth::{AuthMethodPath, TokenInfo, VaultToken};
-pub use client::VaultClient;
+pub use auth::{AuthMethodPath, TokenInfo};
+pub use client::{VaultClient, VaultSettings};
 pub use error::{ErrorKind, VaultError};
 pub use kv::{
-    MountInfo, SecretRequest, SecretResponse, go_path_join, kv2_data_path, kv2_metadata_path,
+    SecretRequest, SecretResponse, go_path_join, kv2_data_path, kv2_metadata_path,
     parse_secret_args,
 };
 pub use leases::RenewedLease;
+pub use mounts::MountInfo;
+pub use target::{DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, Target};
 pub use tls::VaultTlsConfig;
-
-/// Default per-request timeout (`client-timeout`).
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
-/// Default number of retries after the first attempt (`client-max-retries`).
-pub const DEFAULT_MAX_RETRIES: u32 = 2;
-
-/// Node-wide settings of the Vault client.
-#[derive(Debug, Clone)]
-pub struct VaultSettings {
-    /// The node's default Vault address, e.g. `https://vault.vault.svc:8200`.
-    pub address: String,
-    /// TLS trust and client identity.
-    pub tls: VaultTlsConfig,
-    /// Default per-request timeout; a [`Target`] may override it.
-    pub timeout: Duration,
-    /// Default retries after the first attempt; a [`Target`] may override it.
-    pub max_retries: u32,
-}
-
-impl Default for VaultSettings {
-    fn default() -> Self {
-        Self {
-            address: "https://127.0.0.1:8200".to_owned(),
-            tls: VaultTlsConfig::default(),
-            timeout: DEFAULT_TIMEOUT,
-            max_retries: DEFAULT_MAX_RETRIES,
-        }
-    }
-}
-
-/// Where and how one request goes: Vault address, namespace, timeout and retries.
-///
-/// Per-Pod values (`service`, `namespace`, `client-timeout`, `client-max-retries`)
-/// live here, so they never need a client of their own.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Target {
-    address: reqwest::Url,
-    namespace: Option<String>,
-    timeout: Duration,
-    max_retries: u32,
-}
-
-impl Target {
-    /// A target at `address` (scheme, host and port; any path is ignored, as Vault's
-    /// own client does) with the default timeout and retries and no namespace.
-    pub fn new(address: &str) -> Result<Self, VaultError> {
-        let mut url = reqwest::Url::parse(address.trim()).map_err(|e| {
-            VaultError::InvalidInput(format!("invalid Vault address {address:?}: {e}"))
-        })?;
-        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-            return Err(VaultError::InvalidInput(format!(
-                "invalid Vault address {address:?}: expected http(s)://host[:port]"
-            )));
-        }
-        if !url.username().is_empty() || url.password().is_some() {
-            return Err(VaultError::InvalidInput(
-                "invalid Vault address: credentials in the URL are not allowed".to_owned(),
-            ));
-        }
-        url.set_path("");
-        url.set_query(None);
-        url.set_fragment(None);
-        Ok(Self {
-            address: url,
-            namespace: None,
-            timeout: DEFAULT_TIMEOUT,
-            max_retries: DEFAULT_MAX_RETRIES,
-        })
-    }
-
-    /// Sets the Vault namespace; blank means none. Outer `/` are trimmed.
-    pub fn with_namespace(mut self, namespace: Option<&str>) -> Result<Self, VaultError> {
-        self.namespace = match namespace.map(|n| n.trim().trim_matches('/')) {
-            None | Some("") => None,
-            Some(ns) => {
-                if ns
-                    .split('/')
-                    .any(|seg| seg.is_empty() || seg == "." || seg == "..")
-                    || ns.contains(['?', '#', '%'])
-                    || ns.chars().any(char::is_whitespace)
-                {
-                    return Err(VaultError::InvalidInput(format!(
-                        "invalid Vault namespace {ns:?}"
-                    )));
-                }
-                Some(ns.to_owned())
-            }
-        };
-        Ok(self)
-    }
-
-    /// Sets the per-request timeout (`client-timeout`).
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
-    /// Sets the retries after the first attempt (`client-max-retries`).
-    pub fn with_max_retries(mut self, max_retries: u32) -> Self {
-        self.max_retries = max_retries;
-        self
-    }
-
-    /// The address as `scheme://host:port`.
-    pub fn address(&self) -> &str {
-        self.address.as_str().trim_end_matches('/')
-    }
-
-    /// The Vault namespace, if any.
-    pub fn namespace(&self) -> Option<&str> {
-        self.namespace.as_deref()
-    }
-
-    /// The per-request timeout.
-    pub fn timeout(&self) -> Duration {
-        self.timeout
-    }
-
-    /// Retries after the first attempt.
-    pub fn max_retries(&self) -> u32 {
-        self.max_retries
-    }
-
-    /// The path of a login request: the namespace goes into the path (SPEC 3),
-    /// because the login carries no `X-Vault-Namespace` header.
-    pub fn login_path(&self, auth: &AuthMethodPath) -> String {
-        match &self.namespace {
-            Some(ns) => format!("{ns}/{}/login", auth.as_str()),
-            None => format!("{}/login", auth.as_str()),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn target_drops_path_and_query_of_address() {
-        let t = Target::new("https://vault.example:8200/ui/?x=1").unwrap();
-        assert_eq!(t.address(), "https://vault.example:8200");
-    }
-
-    #[test]
-    fn target_refuses_non_http_scheme() {
-        assert!(Target::new("unix:///run/vault.sock").is_err());
-        assert!(Target::new("vault:8200").is_err());
-    }
-
-    #[test]
-    fn target_refuses_credentials_in_address() {
-        let err = Target::new("https://user:pw@vault:8200").unwrap_err();
-        assert!(!err.to_string().contains("pw"));
-    }
-
-    #[test]
-    fn namespace_is_trimmed_and_blank_means_none() {
-        let t = Target::new("http://127.0.0.1:8200").unwrap();
-        let t = t.with_namespace(Some(" /team-a/sub/ ")).unwrap();
-        assert_eq!(t.namespace(), Some("team-a/sub"));
-        let t = t.with_namespace(Some("  ")).unwrap();
-        assert_eq!(t.namespace(), None);
-    }
-
-    #[test]
-    fn namespace_with_dot_segments_is_refused() {
-        let t = Target::new("http://127.0.0.1:8200").unwrap();
-        assert!(t.clone().with_namespace(Some("a/../b")).is_err());
-        assert!(t.with_namespace(Some("a//b")).is_err());
-    }
-
-    #[test]
-    fn login_path_carries_namespace() {
-        let auth = AuthMethodPath::new("kubernetes").unwrap();
-        let t = Target::new("http://127.0.0.1:8200").unwrap();
-        assert_eq!(t.login_path(&auth), "auth/kubernetes/login");
-        let t = t.with_namespace(Some("team-a")).unwrap();
-        assert_eq!(t.login_path(&auth), "team-a/auth/kubernetes/login");
-    }
-}
+pub use token::VaultToken;

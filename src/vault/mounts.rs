@@ -8,8 +8,25 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::Target;
-use super::kv::MountInfo;
+use super::target::Target;
+
+/// What `sys/internal/ui/mounts/<path>` says about the mount holding a path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MountInfo {
+    /// The mount path with its trailing `/`, e.g. `secret/`.
+    pub path: String,
+    /// The engine type, e.g. `kv`, `pki`.
+    pub mount_type: String,
+    /// `options.version` when it is a string (`"1"`, `"2"`).
+    pub version: Option<String>,
+}
+
+impl MountInfo {
+    /// Whether reads on this mount need the KV v2 rewriting.
+    pub fn is_kv_v2(&self) -> bool {
+        self.mount_type == "kv" && self.version.as_deref() == Some("2")
+    }
+}
 
 /// How long an answer is trusted; a KV v1 -> v2 upgrade is seen after this.
 const TTL: Duration = Duration::from_secs(300);
