@@ -11,7 +11,7 @@ use crate::kube::{KubeClient, PodEvent};
 use crate::pod::Pod;
 
 /// Least time between two writes of one Event.
-pub const MIN_INTERVAL: Duration = Duration::from_secs(30);
+pub(crate) const MIN_INTERVAL: Duration = Duration::from_secs(30);
 /// After this long without a repeat, a repeat makes a new Event.
 const FORGET_AFTER: Duration = Duration::from_secs(600);
 /// Bound on remembered Events.
@@ -43,14 +43,14 @@ enum Decision {
 
 /// Posts Events for the driver.
 #[derive(Debug, Clone)]
-pub struct EventRecorder {
+pub(crate) struct EventRecorder {
     kube: KubeClient,
     seen: Arc<Mutex<HashMap<Key, Seen>>>,
 }
 
 impl EventRecorder {
     /// A recorder writing through `kube`.
-    pub fn new(kube: KubeClient) -> Self {
+    pub(crate) fn new(kube: KubeClient) -> Self {
         Self {
             kube,
             seen: Arc::new(Mutex::new(HashMap::new())),
@@ -58,7 +58,7 @@ impl EventRecorder {
     }
 
     /// Records one occurrence; the write (if any) happens in the background.
-    pub fn record(&self, pod: &Pod, event: PodEvent) {
+    pub(crate) fn record(&self, pod: &Pod, event: PodEvent) {
         let key = Key {
             pod_uid: pod.metadata.uid.clone(),
             reason: event.reason.clone(),

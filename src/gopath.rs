@@ -3,7 +3,7 @@
 
 /// Go's `path.Clean`: collapses `//`, resolves `.` and `..`, drops a trailing
 /// `/`; empty becomes `.`.
-pub fn clean(path: &str) -> String {
+pub(crate) fn clean(path: &str) -> String {
     let rooted = path.starts_with('/');
     let mut parts: Vec<&str> = Vec::new();
     for part in path.split('/') {

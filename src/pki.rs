@@ -10,11 +10,11 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 use gotemplate::{GoStruct, Value};
 
 /// Go type name of what `pkiCert` returns.
-pub const PEM_TYPE: &str = "dependency.PemEncoded";
+pub(crate) const PEM_TYPE: &str = "dependency.PemEncoded";
 
 /// The PEM blocks of a bundle, sorted the way the agent sorts them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PemBundle {
+pub(crate) struct PemBundle {
     /// The leaf certificate.
     pub cert: String,
     /// Its private key.
@@ -27,7 +27,7 @@ pub struct PemBundle {
 
 /// What the driver needs to know about the leaf certificate.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Validity {
+pub(crate) struct Validity {
     /// Start, seconds since the epoch.
     pub not_before: i64,
     /// End, seconds since the epoch.
@@ -39,7 +39,7 @@ pub struct Validity {
 impl Validity {
     /// How long the certificate stays good: until `threshold` of its
     /// lifetime has passed. `None` when that is already the case.
-    pub fn good_for(&self, now: i64, threshold: f64) -> Option<Duration> {
+    pub(crate) fn good_for(&self, now: i64, threshold: f64) -> Option<Duration> {
         let lifetime = (self.not_after - self.not_before).max(0) as f64;
         let rotate_at = self.not_before as f64 + lifetime * threshold;
         let left = rotate_at - now as f64;
@@ -49,7 +49,7 @@ impl Validity {
 
 /// Splits `text` into PEM blocks: keys, the leaf certificate, CA
 /// certificates; with the leaf's validity. Non-PEM text is skipped.
-pub fn parse_bundle(text: &str) -> Result<(PemBundle, Option<Validity>), String> {
+pub(crate) fn parse_bundle(text: &str) -> Result<(PemBundle, Option<Validity>), String> {
     let mut bundle = PemBundle::default();
     let mut validity = None;
     for (label, der) in pem_blocks(text) {
@@ -91,7 +91,7 @@ pub fn parse_bundle(text: &str) -> Result<(PemBundle, Option<Validity>), String>
 
 /// The PEM text of a PKI `issue` answer's `data`: every string member and
 /// the `ca_chain` entries, in a fixed order.
-pub fn pem_text_of_issue(data: &Value) -> String {
+pub(crate) fn pem_text_of_issue(data: &Value) -> String {
     let Value::Map(fields) = data else {
         return String::new();
     };
@@ -115,7 +115,7 @@ pub fn pem_text_of_issue(data: &Value) -> String {
 
 /// The value `pkiCert` returns: `.Cert`, `.Key`, `.CA`, `.CAChain`, and
 /// `.Data` (the same again, as the agent's method of that name returns).
-pub fn to_value(bundle: &PemBundle) -> Value {
+pub(crate) fn to_value(bundle: &PemBundle) -> Value {
     let fields = || {
         vec![
             ("Cert".to_string(), Value::String(bundle.cert.clone())),
@@ -176,7 +176,7 @@ fn encode_pem(label: &str, der: &[u8]) -> String {
 /// A still-good certificate for `common_name` (any, if `None`) among the
 /// files of a volume's current generation, the way the agent reuses the
 /// certificate in its destination file.
-pub fn reusable(
+pub(crate) fn reusable(
     root: &std::path::Path,
     common_name: Option<&str>,
     now: i64,

@@ -66,11 +66,6 @@ impl PodCache {
         self.len() == 0
     }
 
-    /// Whether the cache follows the API server right now.
-    pub fn is_synced(&self) -> bool {
-        *self.synced.borrow()
-    }
-
     /// Waits until the cache is in sync, for at most `limit`; returns
     /// whether it is.
     pub async fn wait_synced(&self, limit: Duration) -> bool {

@@ -101,11 +101,6 @@ impl Publisher {
         true
     }
 
-    /// Whether this driver knows the volume (live or from before a restart).
-    pub fn knows(&self, volume_id: &str) -> bool {
-        self.refresher.condition(volume_id).is_some() || lock(&self.dormant).contains_key(volume_id)
-    }
-
     /// The volume's condition for NodeGetVolumeStats.
     pub fn condition(&self, volume_id: &str) -> Option<Condition> {
         self.refresher.condition(volume_id).or_else(|| {
@@ -114,11 +109,6 @@ impl Publisher {
                 message: "files from before the driver restarted; refresh resumes at kubelet's next republish".into(),
             })
         })
-    }
-
-    /// The refresh loop's view of the volumes.
-    pub fn refresher(&self) -> &Refresher {
-        &self.refresher
     }
 
     /// Publishes `volume_id` at `target` for the Pod in `context`. A volume

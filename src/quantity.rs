@@ -2,7 +2,7 @@
 
 /// Parses a Kubernetes-style byte quantity: a whole number with an optional
 /// binary (`Ki`, `Mi`, `Gi`) or decimal (`k`, `M`, `G`) suffix.
-pub fn parse_bytes(text: &str) -> Result<u64, String> {
+pub(crate) fn parse_bytes(text: &str) -> Result<u64, String> {
     let text = text.trim();
     let split = text
         .find(|c: char| !c.is_ascii_digit())
