@@ -3,7 +3,7 @@
 //! indented two spaces per level, nil values left out), with surrounding
 //! white space trimmed as consul-template does.
 
-use gotemplate::gofmt;
+use gotemplate::float;
 use gotemplate::strconv;
 use gotemplate::value::Value;
 
@@ -268,7 +268,7 @@ impl Encoder {
         } else if f.is_infinite() {
             self.write(if f < 0.0 { "-inf" } else { "inf" });
         } else {
-            let mut s = gofmt::format_float(f, 'f', -1);
+            let mut s = float::format_float(f, 'f', -1);
             if !s.contains('.') {
                 s.push_str(".0");
             }
