@@ -1,9 +1,12 @@
 //! `base64Encode`, `base64Decode`, `base64URLEncode`, `base64URLDecode`
 //! (Go's padded standard and URL alphabets) and the digests `sha256Hex`,
-//! `md5sum`, `hmacSHA256Hex`.
+//! `md5sum`, `hmacSHA256Hex` (RustCrypto's `sha2`, `md-5` and `hmac`).
+
+use hmac::{Hmac, KeyInit, Mac};
+use md5::Md5;
+use sha2::{Digest, Sha256};
 
 use crate::args::{charge_bytes, string, text};
-use crate::digest;
 use crate::funcs::{Func, FuncError, Funcs, Param};
 use gotemplate::value::Value;
 
@@ -42,7 +45,7 @@ pub fn register(funcs: &mut Funcs) {
         Func::new(&[Param::String], |ctx, a| {
             let s = text(&a[0]);
             charge_bytes(ctx, s.len())?;
-            Ok(string(digest::hex(&digest::sha256(s.as_bytes()))))
+            Ok(string(hex(&Sha256::digest(s.as_bytes()))))
         }),
     );
     funcs.insert(
@@ -50,7 +53,7 @@ pub fn register(funcs: &mut Funcs) {
         Func::new(&[Param::String], |ctx, a| {
             let s = text(&a[0]);
             charge_bytes(ctx, s.len())?;
-            Ok(string(digest::hex(&digest::md5(s.as_bytes()))))
+            Ok(string(hex(&Md5::digest(s.as_bytes()))))
         }),
     );
     // hmacSHA256Hex(message, key): the key is last, so it can be piped.
@@ -59,12 +62,24 @@ pub fn register(funcs: &mut Funcs) {
         Func::new(&[Param::String, Param::String], |ctx, a| {
             let (message, key) = (text(&a[0]), text(&a[1]));
             charge_bytes(ctx, message.len().saturating_add(key.len()))?;
-            Ok(string(digest::hex(&digest::hmac_sha256(
-                key.as_bytes(),
-                message.as_bytes(),
-            ))))
+            // HMAC takes a key of any length; the error cannot happen.
+            let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes())
+                .map_err(|e| FuncError::new(format!("hmacSHA256Hex: {e}")))?;
+            mac.update(message.as_bytes());
+            Ok(string(hex(&mac.finalize().into_bytes())))
         }),
     );
+}
+
+/// Lower-case hexadecimal, as Go's `hex.EncodeToString`.
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0xF)]));
+    }
+    out
 }
 
 /// Base64 with `=` padding.
@@ -167,6 +182,79 @@ pub fn decode(src: &[u8], alphabet: &[u8; 64]) -> Result<Vec<u8>, usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::request::Secrets;
+    use crate::test_support::execute;
+    use gotemplate::{Options, Template};
+
+    fn run(text: &str) -> Result<String, String> {
+        let funcs = crate::standard();
+        let options = Options::default();
+        let template = Template::parse(text, &funcs, &options).map_err(|e| e.to_string())?;
+        execute(&template, &funcs, &Secrets::new(), &options)
+            .map(|outcome| String::from_utf8_lossy(&outcome.output).into_owned())
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn standard_sha256_vector_for_empty_text() {
+        assert_eq!(
+            run(r#"{{ sha256Hex "" }}"#).unwrap(),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+
+    #[test]
+    fn standard_sha256_vector_for_abc() {
+        assert_eq!(
+            run(r#"{{ sha256Hex "abc" }}"#).unwrap(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn standard_sha256_vector_across_two_blocks() {
+        assert_eq!(
+            run(r#"{{ sha256Hex "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq" }}"#)
+                .unwrap(),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"
+        );
+    }
+
+    #[test]
+    fn rfc_1321_vectors_from_md5sum() {
+        assert_eq!(
+            run(r#"{{ md5sum "" }} {{ md5sum "abc" }}"#).unwrap(),
+            "d41d8cd98f00b204e9800998ecf8427e 900150983cd24fb0d6963f7d28e17f72"
+        );
+        assert_eq!(
+            run(r#"{{ md5sum "12345678901234567890123456789012345678901234567890123456789012345678901234567890" }}"#)
+                .unwrap(),
+            "57edf4a22be3c955ac49da2e2107b67a"
+        );
+    }
+
+    #[test]
+    fn hmac_sha256_hex_takes_the_message_first_rfc_4231_case_2() {
+        assert_eq!(
+            run(r#"{{ hmacSHA256Hex "what do ya want for nothing?" "Jefe" }}"#).unwrap(),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        // The key last, so it can be piped.
+        assert_eq!(
+            run(r#"{{ "Jefe" | hmacSHA256Hex "what do ya want for nothing?" }}"#).unwrap(),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    #[test]
+    fn hmac_sha256_hex_matches_rfc_4231_case_1() {
+        // The key is twenty 0x0b bytes: `\v` in a Go string.
+        let key = "\\v".repeat(20);
+        assert_eq!(
+            run(&format!(r#"{{{{ hmacSHA256Hex "Hi There" "{key}" }}}}"#)).unwrap(),
+            "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"
+        );
+    }
 
     #[test]
     fn encodes_with_padding() {
