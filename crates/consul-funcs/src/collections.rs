@@ -189,12 +189,8 @@ fn to_i64(value: &Value) -> Result<i64, FuncError> {
             if s.is_empty() {
                 return Ok(0);
             }
-            strconv::parse_i64(s).map_err(|why| {
-                FuncError::new(format!(
-                    "parseInt: strconv.ParseInt: parsing {REDACTED}: {}",
-                    why.message()
-                ))
-            })
+            gotemplate::strconv::parse_int(s, 10, 64)
+                .map_err(|why| strconv::failure("parseInt", &why))
         }
         other => Err(FuncError::new(format!(
             "loop: bad argument type: {}",

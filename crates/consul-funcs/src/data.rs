@@ -96,7 +96,7 @@ fn parse_json(ctx: &mut Ctx<'_>, s: &str) -> FuncResult {
 /// Replaces every `json.Number` by the float64 Go's decoder would store.
 fn numbers_to_floats(value: Value) -> FuncResult {
     Ok(match value {
-        Value::Number(text) => match strconv::parse_f64(&text) {
+        Value::Number(text) => match gotemplate::strconv::parse_float(&text) {
             Ok(f) => Value::Float(f),
             Err(_) => {
                 return Err(FuncError::new(format!(

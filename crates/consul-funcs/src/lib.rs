@@ -47,7 +47,6 @@ mod args;
 pub mod collections;
 pub mod data;
 pub mod denied;
-pub mod digest;
 pub mod encoding;
 pub mod env;
 #[cfg(test)]

@@ -3,8 +3,8 @@
 //! indented two spaces per level, nil values left out), with surrounding
 //! white space trimmed as consul-template does.
 
-use crate::strconv;
-use gotemplate::gofmt;
+use gotemplate::float;
+use gotemplate::strconv;
 use gotemplate::value::Value;
 
 /// Why the encoder refused a value (Go's messages).
@@ -208,9 +208,9 @@ impl Encoder {
             Value::Number(text) => {
                 if text.is_empty() {
                     self.write("0");
-                } else if let Ok(i) = strconv::parse_i64(text) {
+                } else if let Ok(i) = strconv::parse_int(text, 10, 64) {
                     self.write(&i.to_string());
-                } else if let Ok(f) = strconv::parse_f64(text) {
+                } else if let Ok(f) = strconv::parse_float(text) {
                     self.float(f);
                 } else {
                     // Go quotes the text here; it may be secret.
@@ -268,7 +268,7 @@ impl Encoder {
         } else if f.is_infinite() {
             self.write(if f < 0.0 { "-inf" } else { "inf" });
         } else {
-            let mut s = gofmt::format_float(f, 'f', -1);
+            let mut s = float::format_float(f, 'f', -1);
             if !s.contains('.') {
                 s.push_str(".0");
             }

@@ -7,8 +7,8 @@
 
 use std::cmp::Ordering;
 
-use crate::strconv;
 use gotemplate::float;
+use gotemplate::strconv;
 use gotemplate::value::Value;
 
 /// Line width past which the emitter folds long scalars at spaces.
@@ -64,9 +64,9 @@ impl Node {
             // yaml.v2 encodes a json.Number as the int64 or float64 it
             // holds, or as its text when it is neither.
             Value::Number(text) => {
-                if let Ok(i) = strconv::parse_i64(text) {
+                if let Ok(i) = strconv::parse_int(text, 10, 64) {
                     Node::plain(i.to_string())
-                } else if let Ok(f) = strconv::parse_f64(text) {
+                } else if let Ok(f) = strconv::parse_float(text) {
                     Node::plain(format_float(f))
                 } else {
                     string_node(text)
@@ -186,7 +186,7 @@ pub fn resolve_plain(s: &str) -> Resolved {
         _ => {}
     }
     match hint {
-        b'.' => match strconv::parse_f64(s) {
+        b'.' => match strconv::parse_float(s) {
             Ok(f) => Resolved::Float(f),
             Err(_) => Resolved::Str,
         },
@@ -195,31 +195,28 @@ pub fn resolve_plain(s: &str) -> Resolved {
                 return Resolved::Timestamp;
             }
             let plain: String = s.chars().filter(|&c| c != '_').collect();
-            if let Some(i) = gotemplate::number::parse_int(&plain) {
+            if let Ok(i) = strconv::parse_int(&plain, 0, 64) {
                 return Resolved::Int(i);
             }
-            if let Some(u) = gotemplate::number::parse_uint(&plain) {
+            if let Ok(u) = strconv::parse_uint(&plain, 0, 64) {
                 return Resolved::Uint(u);
             }
             if is_yaml_style_float(&plain)
-                && let Ok(f) = strconv::parse_f64(&plain)
+                && let Ok(f) = strconv::parse_float(&plain)
             {
                 return Resolved::Float(f);
             }
+            // yaml.v2 reads the digits after `0b` with ParseInt, which
+            // takes a sign: `0b-101` is -5.
             if let Some(bits) = plain.strip_prefix("0b") {
-                if !bits.starts_with(['+', '-'])
-                    && let Ok(i) = i64::from_str_radix(bits, 2)
-                {
+                if let Ok(i) = strconv::parse_int(bits, 2, 64) {
                     return Resolved::Int(i);
                 }
-                if !bits.starts_with('+')
-                    && let Ok(u) = u64::from_str_radix(bits, 2)
-                {
+                if let Ok(u) = strconv::parse_uint(bits, 2, 64) {
                     return Resolved::Uint(u);
                 }
             } else if let Some(bits) = plain.strip_prefix("-0b")
-                && !bits.starts_with(['+', '-'])
-                && let Ok(i) = i64::from_str_radix(&format!("-{bits}"), 2)
+                && let Ok(i) = strconv::parse_int(&format!("-{bits}"), 2, 64)
             {
                 return Resolved::Int(i);
             }
@@ -1182,6 +1179,34 @@ mod tests {
         assert!(is_timestamp("2001-2-3"));
         assert!(!is_timestamp("2001-02-30"));
         assert!(!is_timestamp("2001-02-03x"));
+    }
+
+    #[test]
+    fn plain_integers_take_go_base_prefixes_and_underscores() {
+        assert_eq!(resolve_plain("0x1F"), Resolved::Int(31));
+        assert_eq!(resolve_plain("017"), Resolved::Int(15));
+        assert_eq!(resolve_plain("1_000"), Resolved::Int(1000));
+        assert_eq!(
+            resolve_plain("18446744073709551615"),
+            Resolved::Uint(u64::MAX)
+        );
+    }
+
+    #[test]
+    fn binary_digits_after_0b_may_carry_a_sign() {
+        assert_eq!(resolve_plain("0b101"), Resolved::Int(5));
+        assert_eq!(resolve_plain("0b-101"), Resolved::Int(-5));
+        assert_eq!(resolve_plain("-0b101"), Resolved::Int(-5));
+        assert_eq!(resolve_plain("-0b-101"), Resolved::Str);
+    }
+
+    #[test]
+    fn signed_integers_too_large_for_int64_are_floats() {
+        // ParseUint takes no sign, so only the float reading is left.
+        assert_eq!(
+            resolve_plain("+18446744073709551615"),
+            Resolved::Float(1.844_674_407_370_955_2e19)
+        );
     }
 
     #[test]

@@ -1260,8 +1260,6 @@ fn key_text(value: &Value) -> String {
     }
 }
 
-const STD_ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 /// A scalar as yaml.v2 decodes it into `interface{}`.
 fn scalar(tag: &str, value: &str, plain: bool) -> Result<Value, String> {
     let short = tag.strip_prefix(TAG_PREFIX);
@@ -1274,7 +1272,8 @@ fn scalar(tag: &str, value: &str, plain: bool) -> Result<Value, String> {
         Some("str") => return Ok(Value::String(value.to_string())),
         Some("binary") => {
             let cleaned: String = value.chars().filter(|c| !c.is_whitespace()).collect();
-            let bytes = encoding::decode(cleaned.as_bytes(), STD_ALPHABET)
+            let bytes = encoding::Base64::Std
+                .decode(cleaned.as_bytes())
                 .map_err(|_| "yaml: !!binary value contains invalid base64 data".to_string())?;
             return Ok(Value::from_bytes(bytes));
         }
@@ -1324,6 +1323,15 @@ mod tests {
         assert_eq!(
             v("[yes, no, on, ~, 0x1F, 1_000, .inf, 1.5, abc, '1']"),
             "[true false true <nil> 31 1000 +Inf 1.5 abc 1]"
+        );
+    }
+
+    #[test]
+    fn binary_tags_decode_base64_across_lines() {
+        assert_eq!(v("!!binary |\n  Zm9v\n  YmFy\n"), "foobar");
+        assert_eq!(
+            parse_yaml("!!binary Zm9vYg").unwrap_err(),
+            "yaml: !!binary value contains invalid base64 data"
         );
     }
 

@@ -12,6 +12,7 @@ use super::limits::Limits;
 use super::number::Number;
 use super::parse::{self, Branch, Command, List, Node, Operand, Pipe, Tree, Variable};
 use super::slot::{Ptr, Slot};
+use super::strconv;
 use super::value::{Value, write_for_template};
 
 /// Longest node text quoted in an error's `<...>` context; template text
@@ -712,18 +713,13 @@ impl<'t, H> State<'t, '_, H> {
         }
         match name {
             "String" => Ok(Slot::val(Value::String(text.to_string()))),
-            "Float64" => match super::number::parse_float(text).or_else(|| text.parse::<f64>().ok())
-            {
-                Some(f) if f.is_finite() => Ok(Slot::val(Value::Float(f))),
-                _ => self.errorf(format_args!(
-                    "error calling Float64: strconv.ParseFloat: parsing {REDACTED}: invalid syntax"
-                )),
+            "Float64" => match strconv::parse_float(text) {
+                Ok(f) => Ok(Slot::val(Value::Float(f))),
+                Err(e) => self.errorf(format_args!("error calling Float64: {}", e.redacted())),
             },
-            _ => match parse_decimal_i64(text) {
+            _ => match strconv::parse_int(text, 10, 64) {
                 Ok(i) => Ok(Slot::val(Value::Int64(i))),
-                Err(why) => self.errorf(format_args!(
-                    "error calling Int64: strconv.ParseInt: parsing {REDACTED}: {why}"
-                )),
+                Err(e) => self.errorf(format_args!("error calling Int64: {}", e.redacted())),
             },
         }
     }
@@ -1086,13 +1082,4 @@ fn shorten(text: &str) -> String {
         Some((at, _)) => format!("{}...", &text[..at]),
         None => text.to_string(),
     }
-}
-
-/// `strconv.ParseInt(s, 10, 64)`: the reason on failure, as Go words it.
-fn parse_decimal_i64(s: &str) -> Result<i64, &'static str> {
-    let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err("invalid syntax");
-    }
-    s.parse::<i64>().map_err(|_| "value out of range")
 }

@@ -16,6 +16,7 @@ pub mod number;
 mod parse;
 pub mod quote;
 mod slot;
+pub mod strconv;
 pub mod value;
 
 pub use decode::decode_json;

@@ -1,9 +1,11 @@
 //! Numeric constants in templates, read with Go's rules: every type that
 //! can hold the value is recorded (`1` is an int, a uint and a float),
-//! like Go's ideal constants.
+//! like Go's ideal constants. The text is read by [`crate::strconv`], as
+//! Go's parser reads it with `strconv.ParseInt(text, 0, 64)`, `ParseUint`
+//! and `ParseFloat`; character constants by `strconv.UnquoteChar`.
 
 use super::lex::ItemKind;
-use super::quote;
+use super::{quote, strconv};
 
 /// A number literal and the values it can stand for.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,17 +51,15 @@ pub fn parse(text: &str, kind: ItemKind) -> Result<Number, String> {
         }
         _ => {}
     }
+    // Go's parser: an imaginary literal is complex when its float part reads.
     if let Some(imag) = text.strip_suffix('i')
-        && parse_float(imag).is_some()
+        && strconv::parse_float(imag).is_ok()
     {
         n.is_complex = true;
         return Ok(n);
     }
-    let u = parse_uint(text);
-    if let Some(u) = u {
-        n.uint = Some(u);
-    }
-    if let Some(i) = parse_int(text) {
+    n.uint = strconv::parse_uint(text, 0, 64).ok();
+    if let Ok(i) = strconv::parse_int(text, 0, 64) {
         n.int = Some(i);
         if i == 0 {
             // "-0" is an unsigned zero too.
@@ -70,12 +70,13 @@ pub fn parse(text: &str, kind: ItemKind) -> Result<Number, String> {
         n.float = Some(i as f64);
     } else if let Some(u) = n.uint {
         n.float = Some(u as f64);
-    } else if let Some(f) = parse_float(text) {
+    } else if let Ok(f) = strconv::parse_float(text) {
         if !text.contains(['.', 'e', 'E', 'p', 'P']) {
             // Looks like an integer but did not fit: too large.
             return Err(format!("integer overflow: {}", quote::quote(text, false)));
         }
         n.float = Some(f);
+        // Go keeps the integer readings of an integral float that fits.
         if f.fract() == 0.0 && (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&f) {
             n.int = Some(f as i64);
         }
@@ -90,139 +91,6 @@ pub fn parse(text: &str, kind: ItemKind) -> Result<Number, String> {
         ));
     }
     Ok(n)
-}
-
-/// Go's `underscoreOK`: underscores only between digits (or after a base
-/// prefix), never first or last.
-fn underscore_ok(s: &str) -> bool {
-    let b = s.strip_prefix(['+', '-']).unwrap_or(s).as_bytes();
-    let mut saw = b'^';
-    let mut i = 0;
-    let mut hex = false;
-    if b.len() >= 2 && b[0] == b'0' && matches!(b[1] | 0x20, b'b' | b'o' | b'x') {
-        i = 2;
-        saw = b'0';
-        hex = b[1] | 0x20 == b'x';
-    }
-    while i < b.len() {
-        let c = b[i];
-        if c.is_ascii_digit() || (hex && (c | 0x20).is_ascii_hexdigit()) {
-            saw = b'0';
-        } else if c == b'_' {
-            if saw != b'0' {
-                return false;
-            }
-            saw = b'_';
-        } else {
-            if saw == b'_' {
-                return false;
-            }
-            saw = b'!';
-        }
-        i += 1;
-    }
-    saw != b'_'
-}
-
-/// Go's `strconv.ParseUint(s, 0, 64)`: base from the prefix (`0x`, `0o`,
-/// `0b`, or a leading `0` for octal), underscores between digits.
-pub fn parse_uint(s: &str) -> Option<u64> {
-    if s.is_empty() {
-        return None;
-    }
-    let b = s.as_bytes();
-    let (base, digits) = if b[0] == b'0' && b.len() >= 2 {
-        match b[1] | 0x20 {
-            b'x' => (16, &s[2..]),
-            b'o' => (8, &s[2..]),
-            b'b' => (2, &s[2..]),
-            _ => (8, &s[1..]),
-        }
-    } else {
-        (10, s)
-    };
-    if s.contains('_') && !underscore_ok(s) {
-        return None;
-    }
-    let digits: String = digits.chars().filter(|&c| c != '_').collect();
-    if digits.is_empty() {
-        // "0x" alone is invalid; "0" handled by the octal branch only
-        // when longer than one byte.
-        return None;
-    }
-    u64::from_str_radix(&digits, base).ok()
-}
-
-/// Go's `strconv.ParseInt(s, 0, 64)`.
-pub fn parse_int(s: &str) -> Option<i64> {
-    let (neg, magnitude) = match s.as_bytes().first() {
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
-        _ => (false, s),
-    };
-    let u = parse_uint(magnitude)?;
-    if neg {
-        if u <= 1u64 << 63 {
-            Some((u as i64).wrapping_neg())
-        } else {
-            None
-        }
-    } else {
-        i64::try_from(u).ok()
-    }
-}
-
-/// Go's `strconv.ParseFloat(s, 64)` for Go literal syntax (decimal or hex
-/// mantissa, underscores); out-of-range values fail.
-pub fn parse_float(s: &str) -> Option<f64> {
-    if s.contains('_') && !underscore_ok(s) {
-        return None;
-    }
-    let clean: String = s.chars().filter(|&c| c != '_').collect();
-    let (neg, body) = match clean.as_bytes().first() {
-        Some(b'-') => (true, &clean[1..]),
-        Some(b'+') => (false, &clean[1..]),
-        _ => (false, clean.as_str()),
-    };
-    let value =
-        if body.len() > 2 && body.as_bytes()[0] == b'0' && (body.as_bytes()[1] | 0x20) == b'x' {
-            parse_hex_float(&body[2..])?
-        } else {
-            // Rust would also take "inf" and "nan"; Go literals never reach
-            // here in those forms, but refuse them anyway.
-            if !body
-                .bytes()
-                .all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'E' | b'+' | b'-'))
-            {
-                return None;
-            }
-            body.parse::<f64>().ok()?
-        };
-    if !value.is_finite() {
-        return None;
-    }
-    Some(if neg { -value } else { value })
-}
-
-/// A hex float body after `0x`: hex digits, optional point, `p` exponent
-/// (required by Go).
-fn parse_hex_float(body: &str) -> Option<f64> {
-    let (mantissa, exp) = body.split_once(['p', 'P'])?;
-    let exp: i32 = exp.parse().ok()?;
-    let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    if int_part.is_empty() && frac_part.is_empty() {
-        return None;
-    }
-    let mut value = 0f64;
-    for c in int_part.chars() {
-        value = value * 16.0 + f64::from(c.to_digit(16)?);
-    }
-    let mut scale = 1.0 / 16.0;
-    for c in frac_part.chars() {
-        value += f64::from(c.to_digit(16)?) * scale;
-        scale /= 16.0;
-    }
-    Some(value * 2f64.powi(exp))
 }
 
 #[cfg(test)]
@@ -294,6 +162,32 @@ mod tests {
     #[test]
     fn hex_floats() {
         assert_eq!(num("0x1p-2").float, Some(0.25));
+    }
+
+    #[test]
+    fn hex_float_constants_read_subnormals_exactly() {
+        assert_eq!(num("0x1p-1074").float, Some(5e-324));
+    }
+
+    #[test]
+    fn out_of_range_floats_are_illegal() {
+        assert_eq!(
+            parse("1e400", ItemKind::Number).unwrap_err(),
+            "illegal number syntax: \"1e400\""
+        );
+    }
+
+    #[test]
+    fn negative_zero_is_unsigned_too() {
+        let n = num("-0");
+        assert_eq!((n.int, n.uint), (Some(0), Some(0)));
+    }
+
+    #[test]
+    fn integral_floats_that_fit_are_unsigned_too() {
+        let n = num("1.8446744073709550e19");
+        assert_eq!(n.uint, Some(18_446_744_073_709_549_568));
+        assert_eq!(n.int, None);
     }
 
     #[test]
