@@ -10,7 +10,7 @@ use gotemplate::quote::quote;
 use gotemplate::value::Value;
 
 /// Registers the collection functions.
-pub fn register(funcs: &mut Funcs) {
+pub(crate) fn register(funcs: &mut Funcs) {
     funcs.insert(
         "explodeMap",
         Func::new(&[Param::Map], |ctx, a| explode_map(ctx, &a[0])),

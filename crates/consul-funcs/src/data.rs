@@ -10,7 +10,7 @@ use gotemplate::json::{self, JsonStyle};
 use gotemplate::value::{Value, decode_json};
 
 /// Registers the data functions.
-pub fn register(funcs: &mut Funcs) {
+pub(crate) fn register(funcs: &mut Funcs) {
     for (name, style) in [
         ("toJSON", JsonStyle::COMPACT),
         ("toJSONPretty", JsonStyle::PRETTY),

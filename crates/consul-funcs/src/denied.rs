@@ -10,7 +10,7 @@
 use crate::funcs::{Func, FuncError, Funcs, Param};
 
 /// The refused functions and why.
-pub const DENIED: &[(&str, &str)] = &[
+pub(crate) const DENIED: &[(&str, &str)] = &[
     (
         "file",
         "file: reading files on the node is not allowed in vault-csi-driver templates",
@@ -50,7 +50,7 @@ pub const DENIED: &[(&str, &str)] = &[
 ];
 
 /// Registers every refused function.
-pub fn register(funcs: &mut Funcs) {
+pub(crate) fn register(funcs: &mut Funcs) {
     for &(name, reason) in DENIED {
         funcs.insert(
             name,

@@ -26,7 +26,7 @@ const URL_ENGINE: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAFE, GO_P
 
 /// One of Go's padded `encoding/base64` encodings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Base64 {
+pub(crate) enum Base64 {
     /// `base64.StdEncoding`: `+` and `/`.
     Std,
     /// `base64.URLEncoding`: `-` and `_`.
@@ -49,14 +49,14 @@ impl Base64 {
     }
 
     /// Go's `EncodeToString`: `=`-padded.
-    pub fn encode(self, data: &[u8]) -> String {
+    pub(crate) fn encode(self, data: &[u8]) -> String {
         self.engine().encode(data)
     }
 
     /// Go's `DecodeString`: `\r` and `\n` are skipped anywhere, padding is
     /// required, bits after the last symbol are ignored. On failure, the
     /// offset Go reports in `illegal base64 data at input byte N`.
-    pub fn decode(self, src: &[u8]) -> Result<Vec<u8>, usize> {
+    pub(crate) fn decode(self, src: &[u8]) -> Result<Vec<u8>, usize> {
         let symbols: Cow<'_, [u8]> = if src.iter().any(|&c| is_newline(c)) {
             Cow::Owned(src.iter().copied().filter(|&c| !is_newline(c)).collect())
         } else {
@@ -71,7 +71,7 @@ impl Base64 {
 }
 
 /// Registers the encoding and digest functions.
-pub fn register(funcs: &mut Funcs) {
+pub(crate) fn register(funcs: &mut Funcs) {
     for (name, encoding) in [
         ("base64Encode", Base64::Std),
         ("base64URLEncode", Base64::Url),

@@ -6,7 +6,7 @@ use crate::funcs::{Ctx, Func, FuncError, Funcs, Param};
 
 /// Registers `env`, `envOrDefault` and `mustEnv`, which read the Pod's
 /// environment from the execution options, never the node's.
-pub fn register(funcs: &mut Funcs) {
+pub(crate) fn register(funcs: &mut Funcs) {
     funcs.insert(
         "env",
         Func::new(&[Param::String], |ctx, a| {

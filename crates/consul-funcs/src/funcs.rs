@@ -9,7 +9,7 @@ use gotemplate::Value;
 
 use crate::request::{SecretRequest, Secrets};
 
-pub use gotemplate::{FuncError, FuncResult, Param};
+pub(crate) use gotemplate::{FuncError, FuncResult, Param};
 
 /// The functions a template may call, with this library's state.
 pub type Funcs = gotemplate::Funcs<Execution>;
@@ -78,7 +78,7 @@ impl Execution {
 /// Records that the template needs `request` and returns its answer when
 /// one was fetched; `None` means it is still missing (the function then
 /// returns what consul-template returns for missing data, usually nil).
-pub fn dependency(ctx: &mut Ctx<'_>, request: SecretRequest) -> Option<Value> {
+pub(crate) fn dependency(ctx: &mut Ctx<'_>, request: SecretRequest) -> Option<Value> {
     let host = ctx.host();
     if !host.used.contains(&request) {
         host.used.push(request.clone());

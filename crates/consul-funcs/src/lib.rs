@@ -44,32 +44,32 @@
 #![forbid(unsafe_code)]
 
 mod args;
-pub mod collections;
-pub mod data;
-pub mod denied;
-pub mod encoding;
-pub mod env;
+mod collections;
+mod data;
+mod denied;
+mod encoding;
+mod env;
 #[cfg(test)]
 mod exec_tests;
-pub mod funcs;
+mod funcs;
 #[cfg(test)]
 mod fuzz_tests;
 pub mod gotime;
-pub mod math;
-pub mod regex;
-pub mod render;
-pub mod request;
-pub mod scratch;
-pub mod secret;
-pub mod strconv;
-pub mod strings;
+mod math;
+mod regex;
+mod render;
+mod request;
+mod scratch;
+mod secret;
+mod strconv;
+mod strings;
 #[cfg(test)]
 mod test_support;
-pub mod title;
+mod title;
 mod title_tables;
-pub mod toml;
-pub mod yaml;
-pub mod yaml_parse;
+mod toml;
+mod yaml;
+mod yaml_parse;
 
 pub use funcs::{Ctx, Execution, Func, Funcs, PodEnv, pod_env};
 pub use render::{Answers, Job, Outcome, RenderError, Rendered, execute, render, render_ready};

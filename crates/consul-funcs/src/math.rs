@@ -11,7 +11,7 @@ use gotemplate::error::REDACTED;
 use gotemplate::value::Value;
 
 /// Registers the math functions.
-pub fn register(funcs: &mut Funcs) {
+pub(crate) fn register(funcs: &mut Funcs) {
     for op in [
         Op::Add,
         Op::Subtract,
@@ -32,7 +32,7 @@ pub fn register(funcs: &mut Funcs) {
 
 /// One of the math functions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Op {
+pub(crate) enum Op {
     /// `add`.
     Add,
     /// `subtract`.
@@ -51,7 +51,7 @@ pub enum Op {
 
 impl Op {
     /// The template name.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Op::Add => "add",
             Op::Subtract => "subtract",
@@ -92,7 +92,7 @@ fn unknown(op: Op, value: &Value) -> FuncError {
 const DIVIDE_BY_ZERO: &str = "runtime error: integer divide by zero";
 
 /// `a OP b`, with Go's conversions.
-pub fn compute(op: Op, a: &Value, b: &Value) -> FuncResult {
+pub(crate) fn compute(op: Op, a: &Value, b: &Value) -> FuncResult {
     let x = num(a, op).ok_or_else(|| unknown(op, a))?;
     let y = num(b, op).ok_or_else(|| unknown(op, b))?;
     if matches!(op, Op::Minimum | Op::Maximum) {

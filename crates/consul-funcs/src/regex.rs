@@ -13,7 +13,7 @@ use crate::funcs::{Func, FuncError, Funcs, Param};
 use gotemplate::value::Value;
 
 /// Registers the regular-expression functions.
-pub fn register(funcs: &mut Funcs) {
+pub(crate) fn register(funcs: &mut Funcs) {
     // regexReplaceAll(re, replacement, s)
     funcs.insert(
         "regexReplaceAll",
@@ -40,7 +40,7 @@ pub fn register(funcs: &mut Funcs) {
 const MAX_REPEAT: u32 = 1000;
 
 /// Compiles a Go pattern.
-pub fn compile(pattern: &str) -> Result<Regex, FuncError> {
+pub(crate) fn compile(pattern: &str) -> Result<Regex, FuncError> {
     let translated =
         translate(pattern).map_err(|why| FuncError::new(format!("error parsing regexp: {why}")))?;
     regex::RegexBuilder::new(&translated)
@@ -72,7 +72,7 @@ const WORD: &str = "0-9A-Za-z_";
 const SPACE: &str = "\\t\\n\\x{C}\\r ";
 
 /// Rewrites a Go (RE2) pattern in the `regex` crate's syntax.
-pub fn translate(pattern: &str) -> Result<String, String> {
+pub(crate) fn translate(pattern: &str) -> Result<String, String> {
     let chars: Vec<char> = pattern.chars().collect();
     let mut out = String::with_capacity(pattern.len() * 2);
     let mut i = 0;
@@ -371,7 +371,7 @@ fn class(chars: &[char], i: usize, out: &mut String) -> Result<usize, String> {
 
 /// Go's `Regexp.ReplaceAllString`: each match replaced by `replacement`
 /// expanded with its groups; an empty match right after a match is kept.
-pub fn replace_all(
+pub(crate) fn replace_all(
     re: &Regex,
     s: &str,
     replacement: &str,

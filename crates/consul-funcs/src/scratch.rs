@@ -13,7 +13,7 @@ use gotemplate::quote::quote;
 use gotemplate::value::{GoStruct, Value};
 
 /// Go type of the value `scratch` returns; the engine dispatches its methods.
-pub const SCRATCH_TYPE: &str = "libtemplate.Scratch";
+pub(crate) const SCRATCH_TYPE: &str = "libtemplate.Scratch";
 
 /// The methods of the handle, with their Go parameter types.
 const METHODS: [(&str, &[Param]); 7] = [
@@ -28,7 +28,7 @@ const METHODS: [(&str, &[Param]); 7] = [
 
 /// Registers `scratch`: a handle whose methods (`.Set`, `.Get`, ...) work
 /// on the execution's scratch space.
-pub fn register(funcs: &mut Funcs) {
+pub(crate) fn register(funcs: &mut Funcs) {
     funcs.insert(
         "scratch",
         Func::new(&[], |_, _| {
@@ -54,7 +54,7 @@ fn call_method(ctx: &mut Ctx<'_>, name: &str, args: &[Value]) -> FuncResult {
 }
 
 /// The methods over a plain map (what [`call_method`] uses).
-pub fn run(values: &mut BTreeMap<String, Value>, name: &str, args: &[Value]) -> FuncResult {
+pub(crate) fn run(values: &mut BTreeMap<String, Value>, name: &str, args: &[Value]) -> FuncResult {
     let key = args.first().map(text).unwrap_or_default().to_string();
     let arg = |i: usize| args.get(i).cloned().unwrap_or(Value::Nil);
     match name {

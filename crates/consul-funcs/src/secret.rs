@@ -9,11 +9,11 @@ use crate::funcs::{Func, Funcs, dependency};
 use crate::request::{RequestKind, SecretRequest};
 
 /// Go type of the secret value, as `%T` prints it without the star.
-pub const SECRET_TYPE: &str = "dependency.Secret";
+pub(crate) const SECRET_TYPE: &str = "dependency.Secret";
 /// Go type of its `Auth` field.
-pub const AUTH_TYPE: &str = "dependency.SecretAuth";
+pub(crate) const AUTH_TYPE: &str = "dependency.SecretAuth";
 /// Go type of its `WrapInfo` field.
-pub const WRAP_INFO_TYPE: &str = "dependency.SecretWrapInfo";
+pub(crate) const WRAP_INFO_TYPE: &str = "dependency.SecretWrapInfo";
 
 /// Field names of the struct types a template can meet, in declaration
 /// order; a nil pointer still knows which fields its type has.
@@ -172,7 +172,7 @@ fn string_list(v: Option<&Value>) -> Value {
 
 /// Registers `secret`, `secrets` and `pkiCert`, and the fields of the
 /// struct types they return.
-pub fn register(funcs: &mut Funcs) {
+pub(crate) fn register(funcs: &mut Funcs) {
     funcs.insert("secret", secret_func());
     funcs.insert("secrets", secrets_func());
     funcs.insert("pkiCert", pki_cert_func());

@@ -9,7 +9,7 @@ use gotemplate::strconv::{self, NumError};
 use gotemplate::value::Value;
 
 /// Registers the parsers.
-pub fn register(funcs: &mut Funcs) {
+pub(crate) fn register(funcs: &mut Funcs) {
     funcs.insert(
         "parseBool",
         Func::new(&[Param::String], |_, a| {

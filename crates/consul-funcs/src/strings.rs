@@ -11,7 +11,7 @@ use crate::title;
 use gotemplate::value::Value;
 
 /// Registers the string functions.
-pub fn register(funcs: &mut Funcs) {
+pub(crate) fn register(funcs: &mut Funcs) {
     use Param::{Any, Int, String as S};
     funcs.insert("toLower", unary(title::to_lower));
     funcs.insert("toUpper", unary(title::to_upper));

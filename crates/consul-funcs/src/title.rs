@@ -8,7 +8,7 @@ use crate::title_tables::{LETTER_RANGES, MID, TITLE_SPECIAL, is_georgian_self_ti
 /// Rust gives the full mapping; where that has several characters the
 /// simple one is the character itself, except for Greek letters with
 /// iota subscript, whose simple upper case is their title-case form.
-pub fn simple_upper(c: char) -> char {
+pub(crate) fn simple_upper(c: char) -> char {
     let mut full = c.to_uppercase();
     let first = full.next().unwrap_or(c);
     if full.next().is_none() {
@@ -25,7 +25,7 @@ pub fn simple_upper(c: char) -> char {
 
 /// Go's `unicode.ToLower`: the simple lower-case mapping (`İ` becomes `i`,
 /// not `i̇`).
-pub fn simple_lower(c: char) -> char {
+pub(crate) fn simple_lower(c: char) -> char {
     let mut full = c.to_lowercase();
     let first = full.next().unwrap_or(c);
     if full.next().is_none() {
@@ -35,12 +35,12 @@ pub fn simple_lower(c: char) -> char {
 }
 
 /// Go's `strings.ToUpper`.
-pub fn to_upper(s: &str) -> String {
+pub(crate) fn to_upper(s: &str) -> String {
     s.chars().map(simple_upper).collect()
 }
 
 /// Go's `strings.ToLower`.
-pub fn to_lower(s: &str) -> String {
+pub(crate) fn to_lower(s: &str) -> String {
     s.chars().map(simple_lower).collect()
 }
 
@@ -106,7 +106,7 @@ fn push_title(out: &mut String, c: char) {
 /// `cases.Title(language.Und, cases.NoLower).String(s)`: the first cased
 /// character of each word in title case, everything else unchanged. Words
 /// are delimited as `x/text` approximates Unicode word breaking.
-pub fn to_title(s: &str) -> String {
+pub(crate) fn to_title(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut mid_word = false;
     let mut prev_was_mid = false;

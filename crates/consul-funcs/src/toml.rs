@@ -9,10 +9,10 @@ use gotemplate::value::Value;
 
 /// Why the encoder refused a value (Go's messages).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TomlError(pub String);
+pub(crate) struct TomlError(pub String);
 
 /// `toTOML`'s text for `value`, or the encoder's error.
-pub fn to_toml(value: &Value) -> Result<String, TomlError> {
+pub(crate) fn to_toml(value: &Value) -> Result<String, TomlError> {
     let mut enc = Encoder {
         out: String::new(),
         written: false,

@@ -5,8 +5,6 @@
 //! trimmed as consulted-template does. Also the YAML 1.1 plain-scalar
 //! resolution shared with `parseYAML`.
 
-use std::cmp::Ordering;
-
 use gotemplate::float;
 use gotemplate::strconv;
 use gotemplate::value::Value;
@@ -17,7 +15,7 @@ const BEST_WIDTH: usize = 80;
 const BEST_INDENT: i64 = 2;
 
 /// `toYAML`'s text for `value` (already trimmed).
-pub fn to_yaml(value: &Value) -> String {
+pub(crate) fn to_yaml(value: &Value) -> String {
     let node = Node::from_value(value);
     let mut e = Emitter::new();
     e.node(&node, Context::ROOT);
@@ -140,7 +138,7 @@ fn string_node(s: &str) -> Node {
 
 /// What a plain scalar means to yaml.v2.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Resolved {
+pub(crate) enum Resolved {
     /// `~`, `null`, empty.
     Null,
     /// `true`, `yes`, `on`, `y`, ... and their negatives.
@@ -160,7 +158,7 @@ pub enum Resolved {
 }
 
 /// yaml.v2's `resolve("", s)` for an untagged plain scalar.
-pub fn resolve_plain(s: &str) -> Resolved {
+pub(crate) fn resolve_plain(s: &str) -> Resolved {
     let hint = match s.as_bytes().first() {
         None => return Resolved::Null,
         Some(b'+' | b'-') => b'S',
@@ -301,7 +299,7 @@ fn is_base60_float(s: &str) -> bool {
 /// Whether yaml.v2 reads `s` as a timestamp: `time.Parse` with one of
 /// `2006-1-2T15:4:5.999999999Z07:00` (also lower-case `t`),
 /// `2006-1-2 15:4:5.999999999` or `2006-1-2`.
-pub fn is_timestamp(s: &str) -> bool {
+pub(crate) fn is_timestamp(s: &str) -> bool {
     let b = s.as_bytes();
     if b.len() < 5 || !b[..4].iter().all(u8::is_ascii_digit) || b[4] != b'-' {
         return false;
@@ -407,7 +405,7 @@ fn days_in_month(year: i64, month: i64) -> i64 {
 
 /// yaml.v2's order of string map keys: letters compare as characters,
 /// letters sort after non-letters, runs of digits compare by value.
-pub fn key_less(a: &str, b: &str) -> bool {
+pub(crate) fn key_less(a: &str, b: &str) -> bool {
     let ar: Vec<char> = a.chars().collect();
     let br: Vec<char> = b.chars().collect();
     for i in 0..ar.len().min(br.len()) {
@@ -472,7 +470,7 @@ fn digit_value(c: char) -> i64 {
 
 /// A stable merge sort that tolerates an inconsistent comparison (Rust's
 /// own sort may panic on one).
-pub fn merge_sort<T: Copy>(items: &mut [T], less: impl Fn(T, T) -> bool + Copy) {
+pub(crate) fn merge_sort<T: Copy>(items: &mut [T], less: impl Fn(T, T) -> bool + Copy) {
     if items.len() <= 1 {
         return;
     }
@@ -493,17 +491,6 @@ pub fn merge_sort<T: Copy>(items: &mut [T], less: impl Fn(T, T) -> bool + Copy) 
     merged.extend_from_slice(&items[i..mid]);
     merged.extend_from_slice(&items[j..]);
     items.copy_from_slice(&merged);
-}
-
-/// Total order for callers that need one (unused keys compare equal).
-pub fn key_order(a: &str, b: &str) -> Ordering {
-    if key_less(a, b) {
-        Ordering::Less
-    } else if key_less(b, a) {
-        Ordering::Greater
-    } else {
-        Ordering::Equal
-    }
 }
 
 // ---- the emitter -------------------------------------------------------

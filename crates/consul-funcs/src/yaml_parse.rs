@@ -33,7 +33,7 @@ enum Node {
 
 /// Parses YAML text as `parseYAML` does (the caller handles the empty
 /// string); a document without content gives nil.
-pub fn parse_yaml(text: &str) -> Result<Value, String> {
+pub(crate) fn parse_yaml(text: &str) -> Result<Value, String> {
     let mut parser = Parser::new(text);
     let Some(root) = parser.document()? else {
         return Ok(Value::Nil);

@@ -6,7 +6,7 @@ use super::quote;
 
 /// What a token is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ItemKind {
+pub(crate) enum ItemKind {
     /// A lexing error; the value is the message.
     Error,
     /// `true` or `false`.
@@ -77,7 +77,7 @@ pub enum ItemKind {
 
 impl ItemKind {
     /// Keywords print as `<word>` in error messages.
-    pub fn is_keyword(self) -> bool {
+    pub(crate) fn is_keyword(self) -> bool {
         matches!(
             self,
             ItemKind::Block

@@ -12,7 +12,7 @@ pub mod gofmt;
 pub mod json;
 mod lex;
 pub mod limits;
-pub mod number;
+mod number;
 mod parse;
 pub mod quote;
 mod slot;

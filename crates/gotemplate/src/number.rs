@@ -9,7 +9,7 @@ use super::{quote, strconv};
 
 /// A number literal and the values it can stand for.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Number {
+pub(crate) struct Number {
     /// The literal as written.
     pub text: String,
     /// Set when the value fits an `int64`.
@@ -24,7 +24,7 @@ pub struct Number {
 
 /// Parses a number, character or complex literal the way Go's template
 /// parser does; the error text is Go's.
-pub fn parse(text: &str, kind: ItemKind) -> Result<Number, String> {
+pub(crate) fn parse(text: &str, kind: ItemKind) -> Result<Number, String> {
     let mut n = Number {
         text: text.to_string(),
         int: None,
