@@ -19,6 +19,16 @@ if ! python3 -c 'import kubernetes_validate' 2>/dev/null || ! command -v checkov
   hash -r
 fi
 
+# Alert rules and the metrics exposition are checked with promtool (Debian's
+# prometheus package). The package may start a Prometheus server; the tests
+# need only the tool, so stop it.
+if ! command -v promtool >/dev/null 2>&1; then
+  echo "installing promtool (apt prometheus)"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+  (service prometheus stop || systemctl stop prometheus || pkill -x prometheus) >/dev/null 2>&1 || true
+fi
+
 if command -v rustup >/dev/null 2>&1; then
   rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
   rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt

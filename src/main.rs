@@ -64,6 +64,22 @@ fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     })
 }
 
+/// How often the node's Vault is probed for `vault_csi_vault_up`.
+const VAULT_PROBE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// Keeps `vault_csi_vault_up` current, so an idle node reports an outage too.
+async fn probe_vault(vault: VaultClient) {
+    let mut interval = tokio::time::interval(VAULT_PROBE_INTERVAL);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        let up = vault.health().await.is_ok();
+        vault_csi_driver::metrics::global()
+            .vault_up
+            .set(i64::from(up));
+    }
+}
+
 /// How long serving waits for the first list of the node's Pods.
 const INITIAL_POD_LIST_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
@@ -84,7 +100,6 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .with_context(|| format!("--metrics-addr {:?}", args.metrics_addr))?;
         let readiness = Readiness {
             serving: &SOCKET_SERVING,
-            vault: vault.clone(),
         };
         let listener = tokio::spawn(vault_csi_driver::metrics::serve(addr, readiness));
         tokio::spawn(async move {
@@ -93,6 +108,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             }
         });
     }
+    tokio::spawn(probe_vault(vault.clone()));
     let kube = KubeClient::new(&args.kube, &config.node_id).context("Kubernetes client")?;
     let settings = PublishSettings {
         driver_name: config.driver_name.clone(),

@@ -9,7 +9,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -31,7 +30,7 @@ pub type ResultFamily = Family<ResultLabels, Counter>;
 pub struct VaultLabels {
     /// `login`, `read`, `write`, `list`, `mount_lookup`, `renew`, `revoke`, `other`.
     pub kind: String,
-    /// HTTP status class (`2xx`, `4xx`, `5xx`) or `error` when no answer came.
+    /// HTTP status code (`200`, `403`, ...) or `error` when no answer came.
     pub status: String,
 }
 
@@ -80,6 +79,8 @@ pub struct Metrics {
     pub volumes: Gauge,
     /// Vault identities with a live session.
     pub identities: Gauge,
+    /// 1 while the node's Vault answered its last health probe, else 0.
+    pub vault_up: Gauge,
 }
 
 impl Metrics {
@@ -98,6 +99,7 @@ impl Metrics {
             pod_reads: Family::default(),
             volumes: Gauge::default(),
             identities: Gauge::default(),
+            vault_up: Gauge::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -133,12 +135,12 @@ impl Metrics {
         registry.register("logins", "Vault logins by result", metrics.logins.clone());
         registry.register(
             "vault_requests",
-            "Vault HTTP requests by kind and status class",
+            "Vault HTTP requests by kind and status code",
             metrics.vault_requests.clone(),
         );
         registry.register(
             "vault_request_duration_seconds",
-            "Vault HTTP request latency by kind and status class",
+            "Vault HTTP request latency by kind and status code",
             metrics.vault_request_seconds.clone(),
         );
         registry.register(
@@ -156,6 +158,11 @@ impl Metrics {
             "Vault identities with a live token",
             metrics.identities.clone(),
         );
+        registry.register(
+            "vault_up",
+            "1 while the node's Vault answers its health probe (unsealed, active or standby), else 0",
+            metrics.vault_up.clone(),
+        );
         let build: Family<BuildLabels, Gauge> = Family::default();
         build
             .get_or_create(&BuildLabels {
@@ -169,11 +176,18 @@ impl Metrics {
         }
     }
 
-    /// The Prometheus text exposition of every metric.
-    pub fn encode(&self) -> String {
+    /// Every metric in `format`.
+    pub fn encode(&self, format: Exposition) -> String {
         let mut out = String::new();
         // Writing into a String cannot fail.
-        let _ = encode(&mut out, &self.registry);
+        let _ = match format {
+            Exposition::OpenMetrics => {
+                prometheus_client::encoding::text::encode(&mut out, &self.registry)
+            }
+            Exposition::PrometheusText => {
+                prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry)
+            }
+        };
         out
     }
 
@@ -191,7 +205,7 @@ impl Metrics {
         let labels = VaultLabels {
             kind: kind.to_string(),
             status: match status {
-                Some(code) => format!("{}xx", code / 100),
+                Some(code) => code.to_string(),
                 None => "error".to_string(),
             },
         };
@@ -202,6 +216,65 @@ impl Metrics {
     }
 }
 
+/// The two text formats Prometheus scrapes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exposition {
+    /// OpenMetrics 1.0 (`application/openmetrics-text`).
+    OpenMetrics,
+    /// The classic text format, version 0.0.4 (`text/plain`).
+    PrometheusText,
+}
+
+impl Exposition {
+    /// The `Content-Type` that matches this format's body.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Exposition::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            Exposition::PrometheusText => {
+                prometheus_client::encoding::prometheus_text::CONTENT_TYPE
+            }
+        }
+    }
+
+    /// The format a scraper's `Accept` header asks for, as Prometheus's own
+    /// client negotiates it: OpenMetrics when it is accepted with at least
+    /// the weight of the text format, the text format otherwise (and when
+    /// there is no header, as for `curl`).
+    pub fn negotiate(accept: Option<&str>) -> Exposition {
+        let Some(accept) = accept else {
+            return Exposition::PrometheusText;
+        };
+        let (mut open_metrics, mut text) = (0.0_f32, 0.0_f32);
+        for range in accept.split(',') {
+            let mut parts = range.split(';').map(str::trim);
+            let media = parts.next().unwrap_or_default().to_ascii_lowercase();
+            let mut weight = 1.0_f32;
+            let mut version = None;
+            for param in parts {
+                match param.split_once('=').map(|(k, v)| (k.trim(), v.trim())) {
+                    Some(("q", q)) => weight = q.parse().unwrap_or(0.0),
+                    Some(("version", v)) => version = Some(v.to_string()),
+                    _ => {}
+                }
+            }
+            match media.as_str() {
+                "application/openmetrics-text"
+                    if matches!(version.as_deref(), None | Some("1.0.0") | Some("0.0.1")) =>
+                {
+                    open_metrics = open_metrics.max(weight);
+                }
+                "text/plain" | "text/*" | "*/*" => text = text.max(weight),
+                _ => {}
+            }
+        }
+        if open_metrics > 0.0 && open_metrics >= text {
+            Exposition::OpenMetrics
+        } else {
+            Exposition::PrometheusText
+        }
+    }
+}
+
 static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
 
 /// The process's metrics.
@@ -209,13 +282,15 @@ pub fn global() -> &'static Metrics {
     &METRICS
 }
 
-/// What `/readyz` checks besides the socket.
+/// What `/readyz` checks: whether kubelet can be served. Vault's state is
+/// deliberately not part of it (a Vault outage must not stall a DaemonSet
+/// rollout or mark every node's driver down); it shows in
+/// `vault_csi_vault_up`, the volumes' conditions and Pod events instead.
 #[derive(Clone)]
 pub struct Readiness {
-    /// Set once the CSI socket serves.
+    /// Set once the CSI socket is bound and serving (after the volume
+    /// records were loaded).
     pub serving: &'static AtomicBool,
-    /// The node's Vault client, whose `sys/health` must answer.
-    pub vault: crate::vault::VaultClient,
 }
 
 /// Set by the CSI server once it is bound and serving.
@@ -228,10 +303,14 @@ pub async fn serve(addr: std::net::SocketAddr, readiness: Readiness) -> std::io:
     let app = axum::Router::new()
         .route(
             "/metrics",
-            get(|| async {
+            get(|headers: axum::http::HeaderMap| async move {
+                let accept = headers
+                    .get(axum::http::header::ACCEPT)
+                    .and_then(|v| v.to_str().ok());
+                let format = Exposition::negotiate(accept);
                 (
-                    [("content-type", "text/plain; version=0.0.4; charset=utf-8")],
-                    global().encode(),
+                    [(axum::http::header::CONTENT_TYPE, format.content_type())],
+                    global().encode(format),
                 )
             }),
         )
@@ -241,15 +320,13 @@ pub async fn serve(addr: std::net::SocketAddr, readiness: Readiness) -> std::io:
             get(move || {
                 let readiness = readiness.clone();
                 async move {
-                    if !readiness.serving.load(Ordering::SeqCst) {
-                        return (
+                    if readiness.serving.load(Ordering::SeqCst) {
+                        (StatusCode::OK, "ok")
+                    } else {
+                        (
                             StatusCode::SERVICE_UNAVAILABLE,
-                            "CSI socket not serving yet".to_string(),
-                        );
-                    }
-                    match readiness.vault.health().await {
-                        Ok(()) => (StatusCode::OK, "ok".to_string()),
-                        Err(error) => (StatusCode::SERVICE_UNAVAILABLE, format!("Vault: {error}")),
+                            "CSI socket not serving yet",
+                        )
                     }
                 }
             }),
@@ -268,14 +345,50 @@ mod tests {
         let metrics = Metrics::new();
         Metrics::count(&metrics.publishes, "ok");
         metrics.vault_request("read", Some(200), Duration::from_millis(2));
-        let text = metrics.encode();
+        let text = metrics.encode(Exposition::PrometheusText);
         for name in [
             "vault_csi_publishes_total{result=\"ok\"} 1",
-            "vault_csi_vault_requests_total{kind=\"read\",status=\"2xx\"} 1",
+            "vault_csi_vault_requests_total{kind=\"read\",status=\"200\"} 1",
             "vault_csi_build_info{version=",
             "vault_csi_volumes ",
         ] {
             assert!(text.contains(name), "{name} missing:\n{text}");
         }
+    }
+
+    #[test]
+    fn scrapers_without_an_accept_header_get_the_text_format() {
+        assert_eq!(Exposition::negotiate(None), Exposition::PrometheusText);
+    }
+
+    #[test]
+    fn prometheus_default_scrape_accept_header_gets_openmetrics() {
+        let accept = "application/openmetrics-text;version=1.0.0;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2";
+        assert_eq!(Exposition::negotiate(Some(accept)), Exposition::OpenMetrics);
+    }
+
+    #[test]
+    fn text_preferred_over_openmetrics_gets_text() {
+        let accept = "text/plain;version=0.0.4;q=0.9,application/openmetrics-text;q=0.5";
+        assert_eq!(
+            Exposition::negotiate(Some(accept)),
+            Exposition::PrometheusText
+        );
+    }
+
+    #[test]
+    fn an_unknown_openmetrics_version_is_not_chosen() {
+        let accept = "application/openmetrics-text;version=9.9.9";
+        assert_eq!(
+            Exposition::negotiate(Some(accept)),
+            Exposition::PrometheusText
+        );
+    }
+
+    #[test]
+    fn openmetrics_bodies_end_with_eof_and_text_bodies_do_not() {
+        let metrics = Metrics::new();
+        assert!(metrics.encode(Exposition::OpenMetrics).ends_with("# EOF\n"));
+        assert!(!metrics.encode(Exposition::PrometheusText).contains("# EOF"));
     }
 }

@@ -904,13 +904,6 @@ fn python_module_available(module: &str) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .iter()
-        .flat_map(std::env::split_paths)
-        .any(|dir| dir.join(program).is_file())
-}
-
 /// Every Kubernetes manifest of the repository (kustomization.yaml is not one).
 fn manifest_files() -> Vec<PathBuf> {
     let mut files = Vec::new();
@@ -1016,7 +1009,7 @@ struct CheckovSummary {
 #[test]
 fn checkov_finds_nothing_in_the_install_but_the_reviewed_suppressions() {
     assert!(
-        on_path("checkov"),
+        support::which("checkov").is_some(),
         "checkov is missing: pip install checkov (make deps installs it)"
     );
     // The examples stand for app teams' own workloads and are left out.

@@ -57,7 +57,7 @@ async fn publish_counts_latency_vault_requests_and_volumes_are_exported() {
     assert!(
         sample(
             &after,
-            "vault_csi_vault_requests_total{kind=\"read\",status=\"2xx\"}"
+            "vault_csi_vault_requests_total{kind=\"read\",status=\"200\"}"
         )
         .unwrap()
             >= 1.0
@@ -86,12 +86,17 @@ async fn failed_publishes_are_counted_by_cause() {
 }
 
 #[tokio::test]
-async fn healthz_is_ok_and_readyz_follows_vault() {
+async fn healthz_and_readyz_are_ok_once_the_socket_serves() {
     let driver = Driver::start().await;
     metrics(&driver).await;
     assert_eq!(driver.http_get("/healthz"), (200, "ok".into()));
-    assert_eq!(driver.http_get("/readyz").0, 200);
+    assert_eq!(driver.http_get("/readyz"), (200, "ok".into()));
+    let text = metrics(&driver).await;
+    assert_eq!(sample(&text, "vault_csi_vault_up "), Some(1.0));
+}
 
+#[tokio::test]
+async fn a_vault_outage_leaves_the_driver_ready_and_shows_in_vault_up() {
     let closed = format!("http://127.0.0.1:{}", support::bao::free_port());
     let cut_off = Driver::start_with(DriverOptions {
         vault_addr: Some(closed),
@@ -100,6 +105,77 @@ async fn healthz_is_ok_and_readyz_follows_vault() {
     .await;
     metrics(&cut_off).await;
     let (status, body) = cut_off.http_get("/readyz");
-    assert_eq!(status, 503);
-    assert!(body.contains("Vault"), "{body}");
+    assert_eq!((status, body.as_str()), (200, "ok"), "no Vault error text");
+    assert_eq!(
+        sample(&metrics(&cut_off).await, "vault_csi_vault_up "),
+        Some(0.0)
+    );
+}
+
+/// The `Content-Type` of a `/metrics` answer to `accept`, and its body.
+fn scrape(driver: &Driver, accept: Option<&str>) -> (String, String) {
+    let headers: Vec<(&str, &str)> = accept.map(|a| ("Accept", a)).into_iter().collect();
+    let (status, head, body) =
+        support::bao::http_exchange(driver.metrics_port, "GET", "/metrics", &headers, None)
+            .expect("metrics endpoint answers");
+    assert_eq!(status, 200);
+    let content_type = head
+        .lines()
+        .find_map(|l| {
+            l.split_once(':')
+                .filter(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+        })
+        .map(|(_, v)| v.trim().to_string())
+        .unwrap_or_default();
+    (content_type, body)
+}
+
+#[tokio::test]
+async fn metrics_answer_in_the_format_the_scraper_accepts() {
+    let driver = Driver::start().await;
+    metrics(&driver).await;
+    let (plain_type, plain) = scrape(&driver, None);
+    assert_eq!(plain_type, "text/plain; version=0.0.4; charset=utf-8");
+    assert!(!plain.contains("# EOF"));
+    assert!(
+        plain.contains("# TYPE vault_csi_vault_requests_total counter"),
+        "{plain}"
+    );
+    let prometheus =
+        "application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.3,*/*;q=0.2";
+    let (om_type, om) = scrape(&driver, Some(prometheus));
+    assert_eq!(
+        om_type,
+        "application/openmetrics-text; version=1.0.0; charset=utf-8"
+    );
+    assert!(om.ends_with("# EOF\n"));
+    assert!(om.contains("# TYPE vault_csi_vault_requests counter"), "{om}");
+}
+
+#[tokio::test]
+async fn the_text_exposition_passes_promtool() {
+    let Some(promtool) = support::which("promtool") else {
+        panic!("promtool is missing: make deps installs it (Debian package prometheus)");
+    };
+    let driver = Driver::start().await;
+    metrics(&driver).await;
+    let (_, body) = scrape(&driver, None);
+    let mut child = std::process::Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("promtool runs");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(body.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let problems =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "promtool check metrics:\n{problems}");
 }

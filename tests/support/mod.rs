@@ -24,6 +24,15 @@ use bao::{BaoServer, JwtRole, KubeRole};
 use jwt::PodIdentity;
 use kube_api::KubeApi;
 
+/// Where `program` is on `PATH`, if it is.
+pub(crate) fn which(program: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join(program))
+        .find(|path| path.is_file())
+}
+
 /// `n` random lowercase hex digits (no RNG crate needed: std's hasher keys are random).
 pub(crate) fn random_hex(n: usize) -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
