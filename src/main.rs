@@ -35,9 +35,19 @@ enum Command {
     Webhook(WebhookArgs),
 }
 
-fn init_logging(format: LogFormat, default_level: &str) {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
+/// Sets up logging: verbosity from `RUST_LOG` (or `default_level` when it
+/// is unset or empty). An invalid `RUST_LOG` stops startup: silently
+/// logging at another level would hide what the admin asked for.
+fn init_logging(format: LogFormat, default_level: &str) -> anyhow::Result<()> {
+    let directives = std::env::var(EnvFilter::DEFAULT_ENV)
+        .ok()
+        .filter(|value| !value.trim().is_empty());
+    let filter = match &directives {
+        Some(directives) => EnvFilter::builder()
+            .parse(directives)
+            .with_context(|| format!("RUST_LOG={directives:?} is not a valid log filter"))?,
+        None => EnvFilter::new(default_level),
+    };
     // Colour only for people at a terminal; log collectors get plain text.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -45,8 +55,16 @@ fn init_logging(format: LogFormat, default_level: &str) {
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
+        // Event fields at the top level, where Loki, Elastic and Cloud
+        // Logging look for them.
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .init(),
     }
+    Ok(())
 }
 
 /// A future that resolves on SIGTERM (kubelet stopping the Pod) or SIGINT.
@@ -84,7 +102,7 @@ async fn probe_vault(vault: VaultClient) {
 const INITIAL_POD_LIST_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    init_logging(args.log_format, "info");
+    init_logging(args.log_format, "info")?;
     let config = args.validate()?;
     let shutdown = shutdown_signal()?;
     if args.vault.vault_skip_verify {
@@ -143,7 +161,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 async fn render(args: RenderArgs) -> anyhow::Result<()> {
-    init_logging(LogFormat::Text, "warn");
+    init_logging(LogFormat::Text, "warn")?;
     let lines = vault_csi_driver::preview::run(&args).await?;
     for line in lines {
         println!("{line}");
@@ -152,7 +170,7 @@ async fn render(args: RenderArgs) -> anyhow::Result<()> {
 }
 
 async fn webhook(args: WebhookArgs) -> anyhow::Result<()> {
-    init_logging(args.log_format, "info");
+    init_logging(args.log_format, "info")?;
     vault_csi_driver::webhook::run(&args, shutdown_signal()?)
         .await
         .context("admission webhook")

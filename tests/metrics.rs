@@ -149,7 +149,10 @@ async fn metrics_answer_in_the_format_the_scraper_accepts() {
         "application/openmetrics-text; version=1.0.0; charset=utf-8"
     );
     assert!(om.ends_with("# EOF\n"));
-    assert!(om.contains("# TYPE vault_csi_vault_requests counter"), "{om}");
+    assert!(
+        om.contains("# TYPE vault_csi_vault_requests counter"),
+        "{om}"
+    );
 }
 
 #[tokio::test]
