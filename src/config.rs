@@ -104,6 +104,20 @@ pub struct VaultArgs {
     /// Audience of the Pod ServiceAccount token to log in with (the CSIDriver's tokenRequests).
     #[arg(long, env = "VAULT_AUDIENCE", default_value = "vault")]
     pub audience: String,
+
+    /// How often `serve` asks Vault's `sys/health` for the `vault_csi_vault_up` metric (Go duration).
+    #[arg(long, env = "VAULT_HEALTH_INTERVAL", default_value = "15s", value_parser = health_interval)]
+    pub vault_health_interval: std::time::Duration,
+}
+
+/// A Go duration of at least 100 ms (a busier probe would only load Vault).
+fn health_interval(text: &str) -> Result<std::time::Duration, String> {
+    let interval = crate::inject::go_duration(text)
+        .map_err(|_| format!("{text:?} is not a Go duration such as 15s or 1m"))?;
+    if interval < std::time::Duration::from_millis(100) {
+        return Err("must be at least 100ms".into());
+    }
+    Ok(interval)
 }
 
 impl VaultArgs {
@@ -239,6 +253,7 @@ mod tests {
                 vault_skip_verify: false,
                 vault_allowed_addrs: Vec::new(),
                 audience: "vault".into(),
+                vault_health_interval: std::time::Duration::from_secs(15),
             },
             kube: crate::kube::KubeArgs {
                 kube_api_url: None,

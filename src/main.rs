@@ -82,12 +82,9 @@ fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     })
 }
 
-/// How often the node's Vault is probed for `vault_csi_vault_up`.
-const VAULT_PROBE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(15);
-
 /// Keeps `vault_csi_vault_up` current, so an idle node reports an outage too.
-async fn probe_vault(vault: VaultClient) {
-    let mut interval = tokio::time::interval(VAULT_PROBE_INTERVAL);
+async fn probe_vault(vault: VaultClient, every: std::time::Duration) {
+    let mut interval = tokio::time::interval(every);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         interval.tick().await;
@@ -126,7 +123,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             }
         });
     }
-    tokio::spawn(probe_vault(vault.clone()));
+    tokio::spawn(probe_vault(vault.clone(), args.vault.vault_health_interval));
     let kube = KubeClient::new(&args.kube, &config.node_id).context("Kubernetes client")?;
     let settings = PublishSettings {
         driver_name: config.driver_name.clone(),

@@ -2,13 +2,15 @@
 //! only the test CA: mutate round trips, bad input, and certificate rotation
 //! on disk picked up by new connections without a restart.
 
+mod support;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 use serde_json::{Value, json};
+use support::pki::{Leaf, Pki, replace};
 use tokio::sync::oneshot;
 use vault_csi_driver::webhook::patch::Settings;
 use vault_csi_driver::webhook::server::{Handler, Server};
@@ -19,57 +21,6 @@ use vault_csi_driver::webhook::{DEFAULT_MAX_REQUEST_BYTES, review};
 const HOST: &str = "vault-csi-webhook.vault-csi.svc";
 /// How often the test servers look at their certificate files.
 const RELOAD: Duration = Duration::from_millis(50);
-
-/// A test CA that issues serving certificates for [`HOST`].
-struct Pki {
-    issuer: Issuer<'static, KeyPair>,
-    ca_pem: String,
-}
-
-/// A certificate and its key, as PEM, and the certificate as DER.
-struct Leaf {
-    cert_pem: String,
-    key_pem: String,
-    der: Vec<u8>,
-}
-
-impl Pki {
-    fn new() -> Pki {
-        let key = KeyPair::generate().unwrap();
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params
-            .distinguished_name
-            .push(DnType::CommonName, "webhook test CA");
-        let ca = params.self_signed(&key).unwrap();
-        Pki {
-            issuer: Issuer::new(params, key),
-            ca_pem: ca.pem(),
-        }
-    }
-
-    fn leaf(&self) -> Leaf {
-        self.leaf_for(HOST)
-    }
-
-    fn leaf_for(&self, host: &str) -> Leaf {
-        let key = KeyPair::generate().unwrap();
-        let params = CertificateParams::new(vec![host.to_owned()]).unwrap();
-        let cert = params.signed_by(&key, &self.issuer).unwrap();
-        Leaf {
-            cert_pem: cert.pem(),
-            key_pem: key.serialize_pem(),
-            der: cert.der().to_vec(),
-        }
-    }
-}
-
-/// Replaces a file the way a careful writer does: a new file, then a rename.
-fn replace(path: &Path, contents: &str) {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, contents).unwrap();
-    std::fs::rename(&tmp, path).unwrap();
-}
 
 /// A webhook serving on loopback; stops when dropped.
 struct Running {
@@ -170,7 +121,7 @@ async fn post(ca_pem: &str, addr: SocketAddr, body: Vec<u8>) -> reqwest::Respons
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mutate_round_trip_answers_with_the_same_uid_and_a_patch() {
     let pki = Pki::new();
-    let server = start(&pki.leaf()).await;
+    let server = start(&pki.leaf_for(HOST)).await;
     let body = fixture("docs-deployment.review.json");
     let response = post(&pki.ca_pem, server.addr, body.clone()).await;
     assert_eq!(response.status(), 200);
@@ -188,7 +139,7 @@ async fn mutate_round_trip_answers_with_the_same_uid_and_a_patch() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn healthz_answers_over_tls() {
     let pki = Pki::new();
-    let server = start(&pki.leaf()).await;
+    let server = start(&pki.leaf_for(HOST)).await;
     let response = client(&pki.ca_pem, server.addr)
         .get(url(server.addr, "/healthz"))
         .send()
@@ -201,7 +152,7 @@ async fn healthz_answers_over_tls() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http2_is_negotiated_and_http1_still_works() {
     let pki = Pki::new();
-    let server = start(&pki.leaf()).await;
+    let server = start(&pki.leaf_for(HOST)).await;
     let h2 = client(&pki.ca_pem, server.addr)
         .get(url(server.addr, "/healthz"))
         .send()
@@ -224,7 +175,7 @@ async fn http2_is_negotiated_and_http1_still_works() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_that_does_not_trust_the_ca_is_refused() {
     let pki = Pki::new();
-    let server = start(&pki.leaf()).await;
+    let server = start(&pki.leaf_for(HOST)).await;
     let stranger = Pki::new();
     let result = client(&stranger.ca_pem, server.addr)
         .get(url(server.addr, "/healthz"))
@@ -238,7 +189,7 @@ async fn client_that_does_not_trust_the_ca_is_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_json_is_http_400() {
     let pki = Pki::new();
-    let server = start(&pki.leaf()).await;
+    let server = start(&pki.leaf_for(HOST)).await;
     let response = post(
         &pki.ca_pem,
         server.addr,
@@ -252,7 +203,7 @@ async fn malformed_json_is_http_400() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_that_is_no_admission_review_is_http_400() {
     let pki = Pki::new();
-    let server = start(&pki.leaf()).await;
+    let server = start(&pki.leaf_for(HOST)).await;
     let response = post(&pki.ca_pem, server.addr, br#"{"kind":"Pod"}"#.to_vec()).await;
     assert_eq!(response.status(), 400);
 }
@@ -260,7 +211,7 @@ async fn json_that_is_no_admission_review_is_http_400() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_api_version_is_allowed_unchanged() {
     let pki = Pki::new();
-    let server = start(&pki.leaf()).await;
+    let server = start(&pki.leaf_for(HOST)).await;
     let mut review: Value =
         serde_json::from_slice(&fixture("docs-deployment.review.json")).unwrap();
     review["apiVersion"] = json!("admission.k8s.io/v2");
@@ -280,7 +231,7 @@ async fn wrong_api_version_is_allowed_unchanged() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn non_pod_kind_is_allowed_unchanged() {
     let pki = Pki::new();
-    let server = start(&pki.leaf()).await;
+    let server = start(&pki.leaf_for(HOST)).await;
     let response = post(
         &pki.ca_pem,
         server.addr,
@@ -297,7 +248,7 @@ async fn non_pod_kind_is_allowed_unchanged() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn body_over_the_limit_is_http_413() {
     let pki = Pki::new();
-    let server = start(&pki.leaf()).await;
+    let server = start(&pki.leaf_for(HOST)).await;
     // A review padded past the limit: an annotation of 5 MiB.
     let mut review: Value =
         serde_json::from_slice(&fixture("docs-deployment.review.json")).unwrap();
@@ -318,7 +269,7 @@ async fn body_over_the_limit_is_http_413() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn body_near_the_api_server_maximum_is_answered() {
     let pki = Pki::new();
-    let server = start(&pki.leaf()).await;
+    let server = start(&pki.leaf_for(HOST)).await;
     let mut review: Value =
         serde_json::from_slice(&fixture("docs-deployment.review.json")).unwrap();
     review["request"]["object"]["metadata"]["annotations"]["padding"] = json!("x".repeat(3 << 20));
@@ -334,7 +285,7 @@ async fn body_near_the_api_server_maximum_is_answered() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn get_on_mutate_is_http_405() {
     let pki = Pki::new();
-    let server = start(&pki.leaf()).await;
+    let server = start(&pki.leaf_for(HOST)).await;
     let response = client(&pki.ca_pem, server.addr)
         .get(url(server.addr, "/mutate"))
         .send()
@@ -361,14 +312,14 @@ async fn wait_for_certificate(ca_pem: &str, addr: SocketAddr, want: &[u8]) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotated_certificate_is_served_to_new_connections_without_restart() {
     let pki = Pki::new();
-    let first = pki.leaf();
+    let first = pki.leaf_for(HOST);
     let server = start(&first).await;
     assert_eq!(
         served_certificate(&pki.ca_pem, server.addr).await,
         Some(first.der.clone())
     );
 
-    let second = pki.leaf();
+    let second = pki.leaf_for(HOST);
     replace(&server.key, &second.key_pem);
     replace(&server.cert, &second.cert_pem);
     wait_for_certificate(&pki.ca_pem, server.addr, &second.der).await;
@@ -386,9 +337,9 @@ async fn rotated_certificate_is_served_to_new_connections_without_restart() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn half_rotated_pair_keeps_the_previous_certificate_until_it_matches() {
     let pki = Pki::new();
-    let first = pki.leaf();
+    let first = pki.leaf_for(HOST);
     let server = start(&first).await;
-    let second = pki.leaf();
+    let second = pki.leaf_for(HOST);
 
     // New key, old certificate: not a usable pair.
     replace(&server.key, &second.key_pem);
@@ -405,9 +356,9 @@ async fn half_rotated_pair_keeps_the_previous_certificate_until_it_matches() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn certificate_from_a_new_ca_is_trusted_by_clients_of_the_new_ca() {
     let old_pki = Pki::new();
-    let server = start(&old_pki.leaf()).await;
+    let server = start(&old_pki.leaf_for(HOST)).await;
     let new_pki = Pki::new();
-    let leaf = new_pki.leaf();
+    let leaf = new_pki.leaf_for(HOST);
     replace(&server.key, &leaf.key_pem);
     replace(&server.cert, &leaf.cert_pem);
     wait_for_certificate(&new_pki.ca_pem, server.addr, &leaf.der).await;
@@ -439,7 +390,7 @@ fn missing_files_are_a_read_error_naming_the_file() {
 #[test]
 fn file_without_a_certificate_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let leaf = Pki::new().leaf();
+    let leaf = Pki::new().leaf_for(HOST);
     let (c, k) = write_pair(dir.path(), "not a certificate", &leaf.key_pem);
     let e = ReloadingCert::load(&c, &k).unwrap_err();
     assert!(matches!(e, TlsError::NoCertificate { .. }), "{e}");
@@ -448,7 +399,7 @@ fn file_without_a_certificate_is_refused() {
 #[test]
 fn file_without_a_key_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let leaf = Pki::new().leaf();
+    let leaf = Pki::new().leaf_for(HOST);
     let (c, k) = write_pair(dir.path(), &leaf.cert_pem, &leaf.cert_pem);
     let e = ReloadingCert::load(&c, &k).unwrap_err();
     assert!(matches!(e, TlsError::BadKey { .. }), "{e}");
@@ -458,7 +409,7 @@ fn file_without_a_key_is_refused() {
 fn key_of_another_certificate_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let pki = Pki::new();
-    let (a, b) = (pki.leaf(), pki.leaf());
+    let (a, b) = (pki.leaf_for(HOST), pki.leaf_for(HOST));
     let (c, k) = write_pair(dir.path(), &a.cert_pem, &b.key_pem);
     let e = ReloadingCert::load(&c, &k).unwrap_err();
     assert!(matches!(e, TlsError::Mismatch { .. }), "{e}");
@@ -468,11 +419,11 @@ fn key_of_another_certificate_is_refused() {
 fn reload_reports_whether_the_files_changed() {
     let dir = tempfile::tempdir().unwrap();
     let pki = Pki::new();
-    let first = pki.leaf();
+    let first = pki.leaf_for(HOST);
     let (c, k) = write_pair(dir.path(), &first.cert_pem, &first.key_pem);
     let certs = ReloadingCert::load(&c, &k).unwrap();
     assert!(!certs.reload().unwrap());
-    let second = pki.leaf();
+    let second = pki.leaf_for(HOST);
     write_pair(dir.path(), &second.cert_pem, &second.key_pem);
     assert!(certs.reload().unwrap());
     assert_eq!(

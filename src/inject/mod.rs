@@ -26,6 +26,7 @@ use std::time::Duration;
 pub use error::{Echo, ErrorKind, NotInjectedReason, PlanError};
 pub use path::{PathProblem, RelPath};
 pub use plan::{global_secret_volume_path, plan, secret_volume_paths, selected};
+pub(crate) use value::go_duration;
 pub use warning::{PlanWarning, WarningKind};
 
 /// Mode of a secret file when `agent-inject-perms-NAME` is not set.

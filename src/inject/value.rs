@@ -23,7 +23,7 @@ const UNITS: [(&str, u64); 8] = [
 
 /// Why a duration was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum DurationError {
+pub(crate) enum DurationError {
     /// Not in the accepted syntax, or too large for Go.
     Syntax,
     /// Syntactically fine but below zero.
@@ -81,7 +81,7 @@ pub(super) fn fraction(s: &str) -> Option<f64> {
 
 /// Go's `time.ParseDuration` (`300ms`, `1.5h`, `2h45m`, `0`), refusing
 /// negative results: every duration the driver reads is a wait or a limit.
-pub(super) fn go_duration(input: &str) -> Result<Duration, DurationError> {
+pub(crate) fn go_duration(input: &str) -> Result<Duration, DurationError> {
     let (negative, mut s) = match input.as_bytes().first() {
         Some(b'-') => (true, &input[1..]),
         Some(b'+') => (false, &input[1..]),
