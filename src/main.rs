@@ -136,6 +136,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let content = ContentBuilder::new(vault, &args.vault.vault_allowed_addrs);
     let refresher = Refresher::new(content.clone(), kube.clone(), &config.audience);
     tokio::spawn(refresher.clone().run());
+    let view = refresher.clone();
+    vault_csi_driver::metrics::global().before_scrape(move |metrics| {
+        metrics.show_node(&view.node_view());
+    });
     let state = StateDir::open(&args.state_dir).context("state directory")?;
     let publisher = Arc::new(Publisher::new(
         settings,

@@ -4,8 +4,8 @@
 //! refresh/renewal/login counts by result, Vault requests by kind, the
 //! number of volumes and identities, and build info.
 
-use std::sync::LazyLock;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{LazyLock, OnceLock};
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -40,6 +40,29 @@ pub struct SourceLabels {
     /// `cache` (the node's Pod watch) or `api` (a GET).
     pub source: &'static str,
 }
+
+/// Labels of the volumes-by-condition gauge.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ConditionLabels {
+    /// `healthy`, or `abnormal` (last refresh failed; files kept).
+    pub condition: &'static str,
+}
+
+/// A gauge with no labels that can also have no sample (nothing to report).
+type OptionalGauge = Family<Vec<(String, String)>, Gauge<f64, AtomicU64>>;
+
+/// Sets an [`OptionalGauge`], or removes its sample.
+fn set_optional(gauge: &OptionalGauge, value: Option<f64>) {
+    match value {
+        Some(value) => {
+            gauge.get_or_create(&Vec::new()).set(value);
+        }
+        None => gauge.clear(),
+    }
+}
+
+/// What runs before a scrape.
+type ScrapeHook = dyn Fn(&Metrics) + Send + Sync;
 
 /// Labels of the build-info gauge.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -81,6 +104,16 @@ pub struct Metrics {
     pub identities: Gauge,
     /// 1 while the node's Vault answered its last health probe, else 0.
     pub vault_up: Gauge,
+    /// Volumes by condition.
+    pub volumes_by_condition: Family<ConditionLabels, Gauge>,
+    /// Seconds the shortest-lived held Vault token has left.
+    pub shortest_token_ttl: OptionalGauge,
+    /// Seconds the shortest-lived lease of any volume has left.
+    pub shortest_lease_ttl: OptionalGauge,
+    /// How long one volume's refresh took, seconds.
+    pub refresh_seconds: Histogram,
+    /// Called before each scrape to bring the gauges above up to date.
+    before_scrape: OnceLock<Box<ScrapeHook>>,
 }
 
 impl Metrics {
@@ -100,6 +133,11 @@ impl Metrics {
             volumes: Gauge::default(),
             identities: Gauge::default(),
             vault_up: Gauge::default(),
+            volumes_by_condition: Family::default(),
+            shortest_token_ttl: Family::default(),
+            shortest_lease_ttl: Family::default(),
+            refresh_seconds: latency_histogram(),
+            before_scrape: OnceLock::new(),
             registry: Registry::default(),
         };
         registry.register(
@@ -163,6 +201,26 @@ impl Metrics {
             "1 while the node's Vault answers its health probe (unsealed, active or standby), else 0",
             metrics.vault_up.clone(),
         );
+        registry.register(
+            "volumes_by_condition",
+            "Volumes by condition: healthy, or abnormal (the last refresh failed and the files are kept)",
+            metrics.volumes_by_condition.clone(),
+        );
+        registry.register(
+            "shortest_token_ttl_seconds",
+            "Time the shortest-lived Vault token the node holds has left (no sample without tokens)",
+            metrics.shortest_token_ttl.clone(),
+        );
+        registry.register(
+            "shortest_lease_ttl_seconds",
+            "Time the shortest-lived secret lease of any volume has left (no sample without leases)",
+            metrics.shortest_lease_ttl.clone(),
+        );
+        registry.register(
+            "refresh_duration_seconds",
+            "How long one volume's refresh took",
+            metrics.refresh_seconds.clone(),
+        );
         let build: Family<BuildLabels, Gauge> = Family::default();
         build
             .get_or_create(&BuildLabels {
@@ -176,8 +234,36 @@ impl Metrics {
         }
     }
 
+    /// Sets what brings the node's gauges up to date before each scrape
+    /// (the first call wins).
+    pub fn before_scrape(&self, update: impl Fn(&Metrics) + Send + Sync + 'static) {
+        let _ = self.before_scrape.set(Box::new(update));
+    }
+
+    /// Brings the gauges up to date from a view of the node.
+    pub fn show_node(&self, view: &crate::refresh::NodeView) {
+        for (condition, count) in [("healthy", view.healthy), ("abnormal", view.abnormal)] {
+            self.volumes_by_condition
+                .get_or_create(&ConditionLabels { condition })
+                .set(i64::try_from(count).unwrap_or(i64::MAX));
+        }
+        self.identities
+            .set(i64::try_from(view.identities).unwrap_or(i64::MAX));
+        set_optional(
+            &self.shortest_token_ttl,
+            view.shortest_token_ttl.map(|d| d.as_secs_f64()),
+        );
+        set_optional(
+            &self.shortest_lease_ttl,
+            view.shortest_lease_ttl.map(|d| d.as_secs_f64()),
+        );
+    }
+
     /// Every metric in `format`.
     pub fn encode(&self, format: Exposition) -> String {
+        if let Some(update) = self.before_scrape.get() {
+            update(self);
+        }
         let mut out = String::new();
         // Writing into a String cannot fail.
         let _ = match format {
@@ -354,6 +440,31 @@ mod tests {
         ] {
             assert!(text.contains(name), "{name} missing:\n{text}");
         }
+    }
+
+    #[test]
+    fn the_node_view_sets_conditions_identities_and_ttls() {
+        let metrics = Metrics::new();
+        metrics.show_node(&crate::refresh::NodeView {
+            healthy: 3,
+            abnormal: 1,
+            identities: 2,
+            shortest_token_ttl: Some(Duration::from_secs(90)),
+            shortest_lease_ttl: None,
+        });
+        let text = metrics.encode(Exposition::PrometheusText);
+        for line in [
+            "vault_csi_volumes_by_condition{condition=\"healthy\"} 3",
+            "vault_csi_volumes_by_condition{condition=\"abnormal\"} 1",
+            "vault_csi_identities 2",
+            "vault_csi_shortest_token_ttl_seconds 90.0",
+        ] {
+            assert!(text.contains(line), "{line} missing:\n{text}");
+        }
+        assert!(
+            !text.contains("vault_csi_shortest_lease_ttl_seconds "),
+            "{text}"
+        );
     }
 
     #[test]

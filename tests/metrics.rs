@@ -64,6 +64,27 @@ async fn publish_counts_latency_vault_requests_and_volumes_are_exported() {
     );
     assert_eq!(sample(&after, "vault_csi_volumes "), Some(1.0));
     assert_eq!(sample(&after, "vault_csi_identities "), Some(1.0));
+    assert_eq!(
+        sample(
+            &after,
+            "vault_csi_volumes_by_condition{condition=\"healthy\"}"
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(
+            &after,
+            "vault_csi_volumes_by_condition{condition=\"abnormal\"}"
+        ),
+        Some(0.0)
+    );
+    let token_ttl = sample(&after, "vault_csi_shortest_token_ttl_seconds ").unwrap();
+    assert!(token_ttl > 0.0 && token_ttl <= 3600.0, "{token_ttl}");
+    assert_eq!(
+        sample(&after, "vault_csi_shortest_lease_ttl_seconds "),
+        None,
+        "a KV secret has no lease"
+    );
     assert!(after.contains("vault_csi_build_info{version=\""));
     assert!(!after.contains(&path), "no secret paths in labels");
 }

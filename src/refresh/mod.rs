@@ -18,6 +18,9 @@ pub mod clock;
 pub mod schedule;
 pub mod session;
 pub mod timing;
+mod view;
+
+pub use view::NodeView;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -582,8 +585,12 @@ impl Refresher {
         if entry.removed.load(Ordering::SeqCst) {
             return;
         }
+        let started = std::time::Instant::now();
         let outcome = self.refresh_state(entry, &mut state).await;
         count(&crate::metrics::global().refreshes, &outcome);
+        crate::metrics::global()
+            .refresh_seconds
+            .observe(started.elapsed().as_secs_f64());
         let next = match outcome {
             Ok(changed) => {
                 if state.failures > 0 {

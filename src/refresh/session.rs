@@ -114,6 +114,12 @@ impl Session {
         }
     }
 
+    /// When the token expires, if it ever does.
+    pub fn expires_at(&self) -> Option<Instant> {
+        let HeldToken { token, since } = self.held.as_ref()?;
+        (!token.lease_duration.is_zero()).then(|| *since + token.lease_duration)
+    }
+
     /// When the token should be renewed (two thirds of its TTL), if ever.
     pub fn renew_at(&self) -> Option<Instant> {
         let HeldToken { token, since } = self.held.as_ref()?;
