@@ -2,6 +2,7 @@
 //! Everything here is blocking file-system work; callers run it off the
 //! async executor.
 
+pub mod budget;
 pub mod mountinfo;
 pub mod target;
 pub mod writer;
