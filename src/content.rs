@@ -17,7 +17,7 @@ use gotemplate::{Options, Template, TemplateError, Value, decode_json};
 use crate::error::{Error, Result};
 use crate::inject::{self, Plan};
 use crate::vault::{AuthMethodPath, Target, VaultClient, VaultToken};
-use crate::volume::writer::{FileContent, Owner};
+use crate::volume::writer::FileContent;
 
 /// One file of a volume, parsed.
 struct FileRecipe {
@@ -35,7 +35,7 @@ static FUNCS: LazyLock<Funcs> = LazyLock::new(consul_funcs::standard);
 pub struct Recipe {
     files: Vec<FileRecipe>,
     token_file: bool,
-    owner: Owner,
+    ownership: inject::Ownership,
     /// What `env` and friends see: the Pod's, never the node's.
     env: Arc<PodEnv>,
 }
@@ -67,17 +67,14 @@ impl Recipe {
         Ok(Recipe {
             files,
             token_file: plan.token_file,
-            owner: Owner {
-                uid: plan.options.run_as_user,
-                gid: plan.options.run_as_group,
-            },
+            ownership: inject::ownership(&plan.options),
             env: Arc::new(env),
         })
     }
 
-    /// Owner of the rendered files.
-    pub fn owner(&self) -> Owner {
-        self.owner
+    /// Owners and modes of the volume's files and directories.
+    pub fn ownership(&self) -> inject::Ownership {
+        self.ownership
     }
 }
 

@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::inject::{self, Defaults};
 use crate::pod::Pod;
 use crate::vault::{VaultClient, VaultToken};
-use crate::volume::writer::{self, Owner, WriteOutcome};
+use crate::volume::writer::{self, WriteOutcome};
 use consul_funcs::pod_env;
 
 /// Flags of `vault-csi-driver render`.
@@ -98,16 +98,16 @@ pub async fn run(args: &RenderArgs) -> Result<Vec<String>> {
         )
         .await?;
     // Only root can hand files to another user; a preview by anyone else keeps them.
-    let owner = if nix::unistd::geteuid().is_root() {
-        recipe.owner()
+    let ownership = if nix::unistd::geteuid().is_root() {
+        recipe.ownership()
     } else {
-        Owner {
-            uid: nix::unistd::geteuid().as_raw(),
-            gid: nix::unistd::getegid().as_raw(),
-        }
+        inject::Ownership::single_owner(
+            nix::unistd::geteuid().as_raw(),
+            nix::unistd::getegid().as_raw(),
+        )
     };
     std::fs::create_dir_all(&args.out).map_err(|e| Error::io("create directory", &args.out, e))?;
-    let outcome = writer::write_generation(&args.out, &files, owner)?;
+    let outcome = writer::write_generation(&args.out, &files, &ownership)?;
     for file in &files {
         lines.push(format!(
             "{} ({:o}, {} bytes)",

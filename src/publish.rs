@@ -191,11 +191,11 @@ impl Publisher {
         };
         self.report_warnings(&pod, &plan);
         let root = target.to_path_buf();
-        let owner = recipe.owner();
+        let ownership = recipe.ownership();
         let state = self.state.clone();
         let record = VolumeRecord::new(volume_id, target, &context.pod);
         let outcome = tokio::task::spawn_blocking(move || {
-            write_volume(&root, mounted_now, &files, owner, &state, &record)
+            write_volume(&root, mounted_now, &files, &ownership, &state, &record)
         })
         .await
         .map_err(|e| Error::Internal(format!("write task failed: {e}")))??;
@@ -351,11 +351,12 @@ fn write_volume(
     root: &Path,
     mounted_now: bool,
     files: &[writer::FileContent],
-    owner: writer::Owner,
+    ownership: &inject::Ownership,
     state: &StateDir,
     record: &VolumeRecord,
 ) -> Result<writer::WriteOutcome> {
-    let written = writer::write_generation(root, files, owner)
+    let written = writer::set_root(root, ownership.root)
+        .and_then(|()| writer::write_generation(root, files, ownership))
         .and_then(|outcome| state.save(record).map(|()| outcome));
     if written.is_err()
         && mounted_now

@@ -10,6 +10,7 @@
 mod annotations;
 mod error;
 mod keys;
+mod ownership;
 mod path;
 mod plan;
 mod settings;
@@ -24,6 +25,7 @@ use std::fmt;
 use std::time::Duration;
 
 pub use error::{Echo, ErrorKind, NotInjectedReason, PlanError};
+pub use ownership::{Owned, Ownership, PodSecurity, agent_process, ownership};
 pub use path::{PathProblem, RelPath};
 pub use plan::{global_secret_volume_path, plan, secret_volume_paths, selected};
 pub use warning::{PlanWarning, WarningKind};
@@ -266,6 +268,11 @@ pub struct Options {
     pub run_as_user: u32,
     /// Group of the rendered files.
     pub run_as_group: u32,
+    /// `set-security-context`: the agent runs as `run_as_user`:`run_as_group`
+    /// only when true; otherwise as the Pod's user (see [`ownership`]).
+    pub set_security_context: bool,
+    /// The Pod's `runAsUser`, `runAsGroup` and `fsGroup`.
+    pub pod_security: PodSecurity,
     /// Revoke the token (and its leases) at unpublish.
     pub revoke_on_shutdown: bool,
     /// Base interval for re-rendering secrets without a lease.
@@ -285,12 +292,14 @@ pub struct Options {
 }
 
 impl Default for Options {
-    /// The injector's defaults: 100:1000, 5m, 0.9, 1s..5m backoff, 2 retries, 60s.
+    /// The injector's defaults: 100:1000 with a security context, 5m, 0.9, 1s..5m backoff, 2 retries, 60s.
     fn default() -> Options {
         Options {
             pre_populate_only: false,
             run_as_user: 100,
             run_as_group: 1000,
+            set_security_context: true,
+            pod_security: PodSecurity::default(),
             revoke_on_shutdown: false,
             static_secret_render_interval: Duration::from_secs(300),
             lease_renewal_threshold: 0.9,

@@ -659,11 +659,12 @@ impl Refresher {
             )));
         }
         let root = entry.target.clone();
-        let owner = state.recipe.owner();
-        let outcome =
-            tokio::task::spawn_blocking(move || writer::write_generation(&root, &files, owner))
-                .await
-                .map_err(|e| Error::Internal(format!("write task failed: {e}")))??;
+        let ownership = state.recipe.ownership();
+        let outcome = tokio::task::spawn_blocking(move || {
+            writer::write_generation(&root, &files, &ownership)
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("write task failed: {e}")))??;
         Ok(matches!(outcome, writer::WriteOutcome::Switched { .. }))
     }
 

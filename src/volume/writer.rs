@@ -18,6 +18,7 @@ use std::path::{Component, Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::error::{Error, Result};
+use crate::inject::{Owned, Ownership};
 
 const DATA_LINK: &str = "..data";
 const DATA_LINK_TMP: &str = "..data_tmp";
@@ -45,15 +46,6 @@ impl std::fmt::Debug for FileContent {
     }
 }
 
-/// Owner of the files (the app's user and group).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Owner {
-    /// User id.
-    pub uid: u32,
-    /// Group id.
-    pub gid: u32,
-}
-
 /// What a write did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WriteOutcome {
@@ -67,8 +59,13 @@ pub enum WriteOutcome {
 }
 
 /// Makes `files` the volume's content: unchanged sets are a no-op, anything
-/// else becomes a new generation switched in atomically.
-pub fn write_generation(root: &Path, files: &[FileContent], owner: Owner) -> Result<WriteOutcome> {
+/// else becomes a new generation switched in atomically. Files and the
+/// directories below the root get the owners and modes of `ownership`.
+pub fn write_generation(
+    root: &Path,
+    files: &[FileContent],
+    ownership: &Ownership,
+) -> Result<WriteOutcome> {
     let mut by_path = BTreeMap::new();
     for file in files {
         check_relative(&file.path)?;
@@ -82,7 +79,7 @@ pub fn write_generation(root: &Path, files: &[FileContent], owner: Owner) -> Res
     let current = current_generation(root)?;
     let changed: Vec<PathBuf> = by_path
         .values()
-        .filter(|f| !same_file(current.as_deref(), f, owner))
+        .filter(|f| !same_file(current.as_deref(), f, ownership))
         .map(|f| f.path.clone())
         .collect();
     let same_set = current
@@ -101,7 +98,7 @@ pub fn write_generation(root: &Path, files: &[FileContent], owner: Owner) -> Res
             current.as_deref(),
             &by_path,
             &changed,
-            owner,
+            ownership,
         )
     };
     if let Err(error) = fill() {
@@ -146,7 +143,7 @@ fn check_relative(path: &Path) -> Result<()> {
     Ok(())
 }
 
-fn same_file(generation: Option<&Path>, file: &FileContent, owner: Owner) -> bool {
+fn same_file(generation: Option<&Path>, file: &FileContent, ownership: &Ownership) -> bool {
     let Some(dir) = generation else { return false };
     let path = dir.join(&file.path);
     let Ok(meta) = fs::symlink_metadata(&path) else {
@@ -154,8 +151,8 @@ fn same_file(generation: Option<&Path>, file: &FileContent, owner: Owner) -> boo
     };
     meta.is_file()
         && meta.mode() & 0o7777 == file.mode
-        && meta.uid() == owner.uid
-        && meta.gid() == owner.gid
+        && meta.uid() == ownership.file_uid
+        && meta.gid() == ownership.file_gid
         && meta.len() == file.bytes.len() as u64
         && fs::read(&path).is_ok_and(|old| old == file.bytes)
 }
@@ -196,42 +193,62 @@ fn fill_generation(
     previous: Option<&Path>,
     files: &BTreeMap<PathBuf, &FileContent>,
     changed: &[PathBuf],
-    owner: Owner,
+    ownership: &Ownership,
 ) -> Result<()> {
-    make_dir(dir)?;
+    make_dir(dir, ownership.dirs)?;
     for (relative, file) in files {
         let path = dir.join(relative);
         if let Some(parent) = path.parent() {
-            make_dirs_below(dir, parent)?;
+            make_dirs_below(dir, parent, ownership.dirs)?;
         }
         match previous {
             // Unchanged files are the same inode as before: nothing rewritten.
             Some(old) if !changed.contains(relative) => {
                 fs::hard_link(old.join(relative), &path).map_err(|e| Error::io("link", &path, e))?
             }
-            _ => write_file(&path, file, owner)?,
+            _ => write_file(&path, file, ownership.file(file.mode))?,
         }
     }
     Ok(())
 }
 
-fn make_dir(path: &Path) -> Result<()> {
+fn make_dir(path: &Path, owned: Owned) -> Result<()> {
     fs::create_dir(path).map_err(|e| Error::io("create directory", path, e))?;
-    fs::set_permissions(path, fs::Permissions::from_mode(0o755))
+    set_owner(path, owned)
+}
+
+/// Owner first, then mode: a chown can clear setgid, and the mode must not
+/// depend on the process umask.
+fn set_owner(path: &Path, owned: Owned) -> Result<()> {
+    let meta = fs::symlink_metadata(path).map_err(|e| Error::io("stat", path, e))?;
+    if (meta.uid(), meta.gid()) != (owned.uid, owned.gid) {
+        std::os::unix::fs::lchown(path, Some(owned.uid), Some(owned.gid))
+            .map_err(|e| Error::io("chown", path, e))?;
+    }
+    fs::set_permissions(path, fs::Permissions::from_mode(owned.mode))
         .map_err(|e| Error::io("chmod", path, e))
 }
 
-fn make_dirs_below(base: &Path, dir: &Path) -> Result<()> {
+fn make_dirs_below(base: &Path, dir: &Path, owned: Owned) -> Result<()> {
     if dir == base || dir.is_dir() {
         return Ok(());
     }
     if let Some(parent) = dir.parent() {
-        make_dirs_below(base, parent)?;
+        make_dirs_below(base, parent, owned)?;
     }
-    make_dir(dir)
+    make_dir(dir, owned)
 }
 
-fn write_file(path: &Path, file: &FileContent, owner: Owner) -> Result<()> {
+/// Gives the volume root its owner and mode, when they differ.
+pub fn set_root(root: &Path, owned: Owned) -> Result<()> {
+    let meta = fs::metadata(root).map_err(|e| Error::io("stat", root, e))?;
+    if (meta.uid(), meta.gid(), meta.mode() & 0o7777) == (owned.uid, owned.gid, owned.mode) {
+        return Ok(());
+    }
+    set_owner(root, owned)
+}
+
+fn write_file(path: &Path, file: &FileContent, owner: Owned) -> Result<()> {
     let io_error = |action| move |e| Error::io(action, path, e);
     let mut out = fs::OpenOptions::new()
         .write(true)
@@ -242,7 +259,7 @@ fn write_file(path: &Path, file: &FileContent, owner: Owner) -> Result<()> {
     out.write_all(&file.bytes).map_err(io_error("write"))?;
     std::os::unix::fs::fchown(&out, Some(owner.uid), Some(owner.gid)).map_err(io_error("chown"))?;
     // Explicit chmod: the mode must not depend on the process umask.
-    out.set_permissions(fs::Permissions::from_mode(file.mode))
+    out.set_permissions(fs::Permissions::from_mode(owner.mode))
         .map_err(io_error("chmod"))
 }
 
@@ -351,11 +368,14 @@ fn remove_old_generations(root: &Path, current: &str, previous: Option<&Path>) -
 mod tests {
     use super::*;
 
-    fn me() -> Owner {
-        Owner {
-            uid: nix::unistd::getuid().as_raw(),
-            gid: nix::unistd::getgid().as_raw(),
-        }
+    fn me() -> &'static Ownership {
+        static ME: std::sync::LazyLock<Ownership> = std::sync::LazyLock::new(|| {
+            Ownership::single_owner(
+                nix::unistd::getuid().as_raw(),
+                nix::unistd::getgid().as_raw(),
+            )
+        });
+        &ME
     }
 
     fn file(path: &str, bytes: &str, mode: u32) -> FileContent {
