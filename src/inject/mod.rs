@@ -34,6 +34,9 @@ pub use warning::{PlanWarning, WarningKind};
 pub const DEFAULT_FILE_MODE: u32 = 0o644;
 /// Mode of the token file.
 pub const TOKEN_FILE_MODE: u32 = 0o640;
+/// The volume's version file in its root: a number that grows by one each
+/// time the files change, and a newline. No secret may use this name.
+pub const VERSION_FILE: &str = ".vault-csi-version";
 /// Where the injector expects secrets when `secret-volume-path` is not set.
 pub const DEFAULT_SECRET_VOLUME_PATH: &str = "/vault/secrets";
 

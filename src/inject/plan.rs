@@ -435,6 +435,7 @@ fn placement_warnings(
 /// would have to be a directory holding the other.
 fn check_conflicts(files: &[PlacedFile], token_file: bool) -> Result<(), PlanError> {
     let token = RelPath::token();
+    let version = RelPath::version_file();
     let mut outputs: Vec<(&RelPath, &str)> = files
         .iter()
         .map(|f| (&f.spec.path, f.path_key.as_str()))
@@ -442,6 +443,7 @@ fn check_conflicts(files: &[PlacedFile], token_file: bool) -> Result<(), PlanErr
     if token_file {
         outputs.push((&token, keys::INJECT_TOKEN));
     }
+    outputs.push((&version, "the driver's version file"));
     for (i, (a, a_key)) in outputs.iter().enumerate() {
         if let Some((b, b_key)) = outputs[i + 1..].iter().find(|(b, _)| a.conflicts_with(b)) {
             return Err(PlanError::FileConflict {

@@ -7,7 +7,12 @@
 //! <root>/<name> -> ..data/<name>   one link per top-level entry
 //! ```
 //! A reader opening `<root>/<name>` sees the old generation or the new one,
-//! never a mix. The previous generation is kept until the next switch so a
+//! never a mix.
+//!
+//! Each generation also holds [`VERSION_FILE`], linked from the root like
+//! the files: a counter that grows by one with every switch, so a file
+//! watcher or a restart controller can tell that the content changed. It
+//! switches with the files, so a version never points at files not yet there. The previous generation is kept until the next switch so a
 //! reader that resolved `..data` just before a switch still finds its file.
 
 use std::collections::BTreeMap;
@@ -23,6 +28,9 @@ use crate::inject::{Owned, Ownership};
 const DATA_LINK: &str = "..data";
 const DATA_LINK_TMP: &str = "..data_tmp";
 const GENERATION_PREFIX: &str = "..gen-";
+pub use crate::inject::VERSION_FILE;
+/// Mode of [`VERSION_FILE`].
+const VERSION_FILE_MODE: u32 = 0o644;
 
 /// One file of a volume: where, what, with which mode.
 #[derive(Clone, PartialEq, Eq)]
@@ -55,6 +63,8 @@ pub enum WriteOutcome {
     Switched {
         /// Paths whose content, mode or owner changed, or that are new.
         changed: Vec<PathBuf>,
+        /// The new generation's number, as [`VERSION_FILE`] now says.
+        version: u64,
     },
 }
 
@@ -69,6 +79,11 @@ pub fn write_generation(
     let mut by_path = BTreeMap::new();
     for file in files {
         check_relative(&file.path)?;
+        if file.path == Path::new(VERSION_FILE) {
+            return Err(Error::InvalidArgument(format!(
+                "file path {VERSION_FILE} is the volume's version file"
+            )));
+        }
         if by_path.insert(file.path.clone(), file).is_some() {
             return Err(Error::InvalidArgument(format!(
                 "two files want the same path {}",
@@ -90,6 +105,7 @@ pub fn write_generation(
         return Ok(WriteOutcome::Unchanged);
     }
 
+    let version = current.as_deref().map_or(0, read_version) + 1;
     let generation = new_generation_name();
     let generation_dir = root.join(&generation);
     let fill = || {
@@ -99,7 +115,14 @@ pub fn write_generation(
             &by_path,
             &changed,
             ownership,
-        )
+        )?;
+        let version_file = FileContent {
+            path: VERSION_FILE.into(),
+            bytes: format!("{version}\n").into_bytes(),
+            mode: VERSION_FILE_MODE,
+        };
+        let path = generation_dir.join(VERSION_FILE);
+        write_file(&path, &version_file, ownership.file(VERSION_FILE_MODE))
     };
     if let Err(error) = fill() {
         let _ = fs::remove_dir_all(&generation_dir);
@@ -115,9 +138,19 @@ pub fn write_generation(
         }
     }
     switch_data_link(root, &generation)?;
-    link_top_level(root, by_path.keys())?;
+    let version_path = PathBuf::from(VERSION_FILE);
+    link_top_level(root, by_path.keys().chain([&version_path]))?;
     remove_old_generations(root, &generation, current.as_deref())?;
-    Ok(WriteOutcome::Switched { changed })
+    Ok(WriteOutcome::Switched { changed, version })
+}
+
+/// The version a generation directory holds; 0 when it has none (written
+/// before versions existed, or unreadable), so the next one is 1 or more.
+fn read_version(generation: &Path) -> u64 {
+    fs::read_to_string(generation.join(VERSION_FILE))
+        .ok()
+        .and_then(|text| text.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 /// The directory `..data` points at, if any.
@@ -157,7 +190,8 @@ fn same_file(generation: Option<&Path>, file: &FileContent, ownership: &Ownershi
         && fs::read(&path).is_ok_and(|old| old == file.bytes)
 }
 
-/// Every regular file below a generation directory, relative to it.
+/// Every regular file below a generation directory, relative to it, but
+/// the version file.
 fn listed_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     let mut pending = vec![PathBuf::new()];
@@ -167,7 +201,7 @@ fn listed_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
             let path = relative.join(entry.file_name());
             if entry.file_type()?.is_dir() {
                 pending.push(path);
-            } else {
+            } else if path != Path::new(VERSION_FILE) {
                 out.push(path);
             }
         }
@@ -438,7 +472,8 @@ mod tests {
         assert_eq!(
             outcome,
             WriteOutcome::Switched {
-                changed: vec!["a".into()]
+                changed: vec!["a".into()],
+                version: 2
             }
         );
         assert_eq!(fs::read_to_string(dir.path().join("a")).unwrap(), "2");
@@ -565,6 +600,36 @@ mod tests {
         }
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         assert!(reader.join().unwrap() > 0);
+    }
+
+    #[test]
+    fn the_version_file_counts_switches_and_only_switches() {
+        let dir = tempfile::tempdir().unwrap();
+        let version = || fs::read_to_string(dir.path().join(VERSION_FILE)).unwrap();
+        write_generation(dir.path(), &[file("a", "1", 0o644)], me()).unwrap();
+        assert_eq!(version(), "1\n");
+        write_generation(dir.path(), &[file("a", "1", 0o644)], me()).unwrap();
+        assert_eq!(version(), "1\n", "no switch, same version");
+        let outcome = write_generation(dir.path(), &[file("a", "2", 0o644)], me()).unwrap();
+        assert_eq!(
+            outcome,
+            WriteOutcome::Switched {
+                changed: vec!["a".into()],
+                version: 2
+            }
+        );
+        assert_eq!(version(), "2\n");
+        let link = fs::read_link(dir.path().join(VERSION_FILE)).unwrap();
+        assert_eq!(link, Path::new(DATA_LINK).join(VERSION_FILE));
+        let meta = fs::metadata(dir.path().join(VERSION_FILE)).unwrap();
+        assert_eq!(meta.mode() & 0o7777, 0o644);
+    }
+
+    #[test]
+    fn the_version_file_name_is_not_a_file_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let result = write_generation(dir.path(), &[file(VERSION_FILE, "9", 0o644)], me());
+        assert!(matches!(result, Err(Error::InvalidArgument(_))));
     }
 
     #[test]
