@@ -7,7 +7,9 @@
 //! the raw NAME, blank values as absent) except where the driver's SPEC says
 //! otherwise (e.g. `auth/jwt` as the default jwt mount).
 
+mod agent_config;
 mod annotations;
+mod config_plan;
 mod error;
 mod keys;
 mod ownership;
@@ -27,7 +29,10 @@ use std::time::Duration;
 pub use error::{Echo, ErrorKind, NotInjectedReason, PlanError};
 pub use ownership::{Owned, Ownership, PodSecurity, agent_process, ownership};
 pub use path::{PathProblem, RelPath};
-pub use plan::{global_secret_volume_path, plan, secret_volume_paths, selected};
+pub use plan::{
+    agent_configmap_name, global_secret_volume_path, plan, plan_with_config, secret_volume_paths,
+    selected,
+};
 pub use warning::{PlanWarning, WarningKind};
 
 /// Mode of a secret file when `agent-inject-perms-NAME` is not set.
@@ -39,6 +44,18 @@ pub const TOKEN_FILE_MODE: u32 = 0o640;
 pub const VERSION_FILE: &str = ".vault-csi-version";
 /// Where the injector expects secrets when `secret-volume-path` is not set.
 pub const DEFAULT_SECRET_VOLUME_PATH: &str = "/vault/secrets";
+/// Where the injector mounts the `agent-configmap` in its agent containers:
+/// each key is a file there.
+pub const CONFIGMAP_MOUNT_PATH: &str = "/vault/configs";
+
+/// The `agent-configmap` of a Pod, as read from the API server.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AgentConfigMap {
+    /// `metadata.name`.
+    pub name: String,
+    /// `data`: file name -> content.
+    pub data: std::collections::BTreeMap<String, String>,
+}
 
 /// What one CSI volume of one Pod must contain, and how to get it.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,6 +69,11 @@ pub struct Plan {
     /// volume mounted at the global `secret-volume-path`, where the injector
     /// writes it.
     pub token_file: bool,
+    /// Where the token file goes in the volume (`token`, or an agent
+    /// config's file sink).
+    pub token_path: RelPath,
+    /// Mode of the token file ([`TOKEN_FILE_MODE`], or the sink's `mode`).
+    pub token_mode: u32,
     /// Refresh, ownership and client settings.
     pub options: Options,
     /// Annotations accepted but not (fully) honoured; post each as a Warning event.
