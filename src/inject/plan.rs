@@ -11,7 +11,7 @@ use super::value;
 use super::warning::{PlanWarning, WarningKind};
 use super::{
     AgentConfigMap, CONFIGMAP_MOUNT_PATH, DEFAULT_FILE_MODE, DEFAULT_SECRET_VOLUME_PATH,
-    DefaultFormat, Defaults, FileSpec, Plan, Source, TOKEN_FILE_MODE,
+    DefaultFormat, Defaults, FileSpec, Identity, Plan, Source, TOKEN_FILE_MODE,
 };
 use crate::pod::Pod;
 
@@ -37,7 +37,9 @@ pub fn plan(pod: &Pod, volume_name: &str, defaults: &Defaults) -> Result<Plan, P
 /// `config-init.hcl` for `agent-pre-populate-only`), that config replaces
 /// the annotations' templates and login, as under the injector. A
 /// ConfigMap without either holds template files for
-/// `agent-inject-template-file-NAME`.
+/// `agent-inject-template-file-NAME`. When the Pod names a ConfigMap that
+/// is not given (admission), the Plan holds what the annotations say, may
+/// have no files and, without a `role` annotation, an empty role.
 ///
 /// # Errors
 ///
@@ -77,7 +79,17 @@ pub fn plan_with_config(
         });
     }
 
-    let identity = identity(&ann, defaults)?;
+    let identity = match identity(&ann, defaults) {
+        // The unread agent config's auto_auth names the role.
+        Err(PlanError::MissingRole) if configmap_unread => Identity {
+            auth_type: defaults.auth_type,
+            auth_path: defaults.kubernetes_auth_path.clone(),
+            role: String::new(),
+            namespace: None,
+            service: None,
+        },
+        other => other?,
+    };
     let options = options(&ann, pod, defaults)?;
     let format = match ann.scalar(keys::DEFAULT_TEMPLATE) {
         None => defaults.default_format,
