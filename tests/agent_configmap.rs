@@ -384,3 +384,36 @@ async fn without_rbac_for_configmaps_the_mount_fails_naming_the_permission() {
         status.message()
     );
 }
+
+#[tokio::test]
+async fn a_file_sink_in_the_volume_writes_the_token_with_its_mode() {
+    let fx = fixture();
+    let (mount, key) = kv2_secret(fx, json!({"username": "sink", "password": "p"}));
+    let pod = TestPod::kubernetes(fx, &[&format!("{mount}/*")]);
+    let config = format!(
+        "auto_auth {{\n  method \"kubernetes\" {{\n    config = {{\n      role = \"{}\"\n    }}\n  }}\n  sink \"file\" {{\n    config = {{\n      path = \"/home/vault/.vault-token\"\n    }}\n  }}\n  sink \"file\" {{\n    config = {{\n      path = \"/vault/secrets/auth/token\"\n      mode = 0600\n    }}\n  }}\n}}\ntemplate {{\n  destination = \"/vault/secrets/u\"\n  contents = \"{{{{ with secret \\\"{mount}/{key}\\\" }}}}{{{{ .Data.data.username }}}}{{{{ end }}}}\"\n}}\n",
+        pod.role
+    );
+    fx.kube
+        .put_config_map(&pod.id.namespace, "agent", &[("config.hcl", &config)]);
+    fx.kube.put_pod(support::pods::pod_json(
+        &pod.id,
+        &[("agent-inject", "true"), ("agent-configmap", "agent")],
+    ));
+    let driver = Driver::start().await;
+    pod.publish(&driver, VOLUME, &pod.token(fx)).await.unwrap();
+    let token_path = pod.target(&driver, VOLUME).join("auth/token");
+    let token = std::fs::read_to_string(&token_path).unwrap();
+    let mode = std::fs::metadata(&token_path).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode, 0o600);
+    let (status, _) = support::bao::http_request(
+        fx.bao.port(),
+        "GET",
+        &format!("/v1/{mount}/data/{key}"),
+        &[("X-Vault-Token", token.as_str())],
+        None,
+    )
+    .unwrap();
+    assert_eq!(status, 200, "the token reads the Pod's secret");
+    assert!(!pod.target(&driver, VOLUME).join(".vault-token").exists());
+}

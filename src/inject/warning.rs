@@ -122,7 +122,7 @@ impl fmt::Display for PlanWarning {
                 key: config_key,
             } => write!(
                 f,
-                "{key} is ignored: the agent config in ConfigMap {configmap:?} ({config_key}) replaces the annotations' templates, as under the injector"
+                "{key} is ignored: the agent config in ConfigMap {configmap:?} ({config_key}) replaces the config generated from the annotations, as it does under the injector"
             ),
             WarningKind::ExtraSecret => write!(
                 f,
