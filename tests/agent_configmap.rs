@@ -417,3 +417,40 @@ async fn a_file_sink_in_the_volume_writes_the_token_with_its_mode() {
     assert_eq!(status, 200, "the token reads the Pod's secret");
     assert!(!pod.target(&driver, VOLUME).join(".vault-token").exists());
 }
+
+#[tokio::test]
+async fn pre_populate_only_renders_the_init_config_once() {
+    let fx = fixture();
+    let (mount, key) = kv2_secret(fx, json!({"username": "init", "password": "p"}));
+    let pod = TestPod::kubernetes(fx, &[&format!("{mount}/*")]);
+    let config = |destination: &str| {
+        format!(
+            "{}template {{\n  destination = \"/vault/secrets/{destination}\"\n  contents = \"{{{{ with secret \\\"{mount}/{key}\\\" }}}}{{{{ .Data.data.username }}}}{{{{ end }}}}\"\n}}\n",
+            kube_auto_auth(&pod.role)
+        )
+    };
+    fx.kube.put_config_map(
+        &pod.id.namespace,
+        "agent",
+        &[
+            ("config.hcl", &config("from-sidecar")),
+            ("config-init.hcl", &config("from-init")),
+        ],
+    );
+    fx.kube.put_pod(support::pods::pod_json(
+        &pod.id,
+        &[
+            ("agent-inject", "true"),
+            ("agent-configmap", "agent"),
+            ("agent-pre-populate-only", "true"),
+        ],
+    ));
+    let driver = Driver::start().await;
+    pod.publish(&driver, VOLUME, &pod.token(fx)).await.unwrap();
+    let target = pod.target(&driver, VOLUME);
+    assert_eq!(
+        std::fs::read_to_string(target.join("from-init")).unwrap(),
+        "init"
+    );
+    assert!(!target.join("from-sidecar").exists());
+}

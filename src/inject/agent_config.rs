@@ -275,6 +275,10 @@ fn template(
             "error_on_missing_key" => {
                 t.error_on_missing_key = boolean(&a.expr).ok_or_else(|| bad("a boolean"))?
             }
+            "function_denylist" | "function_blacklist" | "sandbox_path" => unserved.push((
+                format!("{}: {key}", t.describe()),
+                "is not applied: the CSI driver's templates never run or read anything on the node, and every other function is available",
+            )),
             "command" | "exec" => unserved.push((
                 format!("{}: {key}", t.describe()),
                 "is not run: the CSI driver runs nothing in the Pod; each change is signalled by a SecretsRotated event and the volume's .vault-csi-version",
