@@ -17,7 +17,7 @@ use gotemplate::{Options, Template, TemplateError, Value, decode_json};
 use crate::error::{Error, Result};
 use crate::inject::{self, Plan};
 use crate::vault::{AuthMethodPath, Target, VaultClient, VaultToken};
-use crate::volume::writer::{FileContent, Owner};
+use crate::volume::writer::FileContent;
 
 /// One file of a volume, parsed.
 struct FileRecipe {
@@ -34,8 +34,9 @@ static FUNCS: LazyLock<Funcs> = LazyLock::new(consul_funcs::standard);
 /// Every file of a volume, parsed once, rendered on each publish and refresh.
 pub struct Recipe {
     files: Vec<FileRecipe>,
-    token_file: bool,
-    owner: Owner,
+    /// Where and with which mode the Vault token is written, if it is.
+    token_file: Option<(PathBuf, u32)>,
+    ownership: inject::Ownership,
     /// What `env` and friends see: the Pod's, never the node's.
     env: Arc<PodEnv>,
 }
@@ -66,25 +67,28 @@ impl Recipe {
         }
         Ok(Recipe {
             files,
-            token_file: plan.token_file,
-            owner: Owner {
-                uid: plan.options.run_as_user,
-                gid: plan.options.run_as_group,
-            },
+            token_file: plan
+                .token_file
+                .then(|| (plan.token_path.as_str().into(), plan.token_mode)),
+            ownership: inject::ownership(&plan.options),
             env: Arc::new(env),
         })
     }
 
-    /// Owner of the rendered files.
-    pub fn owner(&self) -> Owner {
-        self.owner
+    /// Owners and modes of the volume's files and directories.
+    pub fn ownership(&self) -> inject::Ownership {
+        self.ownership
     }
 }
 
 /// A template's own message already says where (`template: :3:7: ...`);
-/// the annotation says which.
-fn template_error(annotation: &str, error: &TemplateError) -> Error {
-    Error::InvalidArgument(format!("annotation {annotation}: {error}"))
+/// the annotation (or the agent config's stanza) says which.
+fn template_error(origin: &str, error: &TemplateError) -> Error {
+    if origin.starts_with("vault.hashicorp.com/agent-configmap") {
+        Error::InvalidArgument(format!("{origin}: {error}"))
+    } else {
+        Error::InvalidArgument(format!("annotation {origin}: {error}"))
+    }
 }
 
 /// The lease a fetched secret came with.
@@ -265,11 +269,11 @@ impl ContentBuilder {
                 mode: file.mode,
             })
             .collect();
-        if recipe.token_file {
+        if let Some((path, mode)) = &recipe.token_file {
             files.push(FileContent {
-                path: "token".into(),
+                path: path.clone(),
                 bytes: token.expose_secret().as_bytes().to_vec(),
-                mode: inject::TOKEN_FILE_MODE,
+                mode: *mode,
             });
         }
         Ok((files, rendered.used))

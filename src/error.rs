@@ -24,6 +24,9 @@ pub enum Error {
     /// Something asked about does not exist here.
     #[error("{0}")]
     NotFound(String),
+    /// A service the call needs could not be reached or refused; kubelet retries.
+    #[error("{0}")]
+    Unavailable(String),
     /// Another operation on the same volume is in flight; kubelet retries.
     #[error("an operation on volume {0:?} is already in progress")]
     Aborted(String),
@@ -62,6 +65,7 @@ impl Error {
             Error::InvalidArgument(_) => tonic::Code::InvalidArgument,
             Error::FailedPrecondition(_) => tonic::Code::FailedPrecondition,
             Error::NotFound(_) => tonic::Code::NotFound,
+            Error::Unavailable(_) => tonic::Code::Unavailable,
             Error::Plan(e) => match e.kind() {
                 crate::inject::ErrorKind::FailedPrecondition => tonic::Code::FailedPrecondition,
                 crate::inject::ErrorKind::InvalidArgument => tonic::Code::InvalidArgument,
@@ -74,7 +78,8 @@ impl Error {
                 crate::vault::ErrorKind::Internal => tonic::Code::Internal,
             },
             Error::Kube(e) => match e {
-                crate::kube::KubeError::PodNotFound { .. } => tonic::Code::NotFound,
+                crate::kube::KubeError::PodNotFound { .. }
+                | crate::kube::KubeError::ConfigMapNotFound { .. } => tonic::Code::NotFound,
                 crate::kube::KubeError::Refused { .. }
                 | crate::kube::KubeError::Unavailable { .. } => tonic::Code::Unavailable,
                 _ => tonic::Code::Internal,
@@ -90,10 +95,12 @@ impl Error {
             Error::InvalidArgument(_) => "invalid_argument",
             Error::FailedPrecondition(_) => "failed_precondition",
             Error::NotFound(_) => "not_found",
+            Error::Unavailable(_) => "unavailable",
             Error::Plan(_) => "bad_annotations",
             Error::Vault(e) => e.metric_label(),
             Error::Kube(e) => match e {
                 crate::kube::KubeError::PodNotFound { .. } => "pod_not_found",
+                crate::kube::KubeError::ConfigMapNotFound { .. } => "configmap_not_found",
                 crate::kube::KubeError::Unavailable { .. } => "api_unavailable",
                 crate::kube::KubeError::Refused { .. } => "api_refused",
                 _ => "kubernetes",

@@ -129,6 +129,32 @@ impl EventRecorder {
     }
 }
 
+/// The Normal Event a refresh posts when it switched a volume to new files:
+/// the files by their path in the volume, never their content, and the
+/// volume's new version (its `.vault-csi-version`).
+pub(crate) fn secrets_rotated(
+    volume: &str,
+    changed: &[std::path::PathBuf],
+    version: u64,
+) -> PodEvent {
+    let names: Vec<String> = changed
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    PodEvent {
+        kind: "Normal",
+        reason: "SecretsRotated".into(),
+        message: format!(
+            "volume {volume}: new content in {} (version {version})",
+            if names.is_empty() {
+                "no file; files were removed".to_string()
+            } else {
+                names.join(", ")
+            }
+        ),
+    }
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -186,6 +212,17 @@ mod tests {
                 name: "pod.1".into(),
                 count: 3
             }
+        );
+    }
+
+    #[test]
+    fn a_rotation_names_the_files_and_the_version() {
+        let event = secrets_rotated("vault-secrets", &["db".into(), "conf/app.env".into()], 7);
+        assert_eq!(event.kind, "Normal");
+        assert_eq!(event.reason, "SecretsRotated");
+        assert_eq!(
+            event.message,
+            "volume vault-secrets: new content in db, conf/app.env (version 7)"
         );
     }
 

@@ -42,6 +42,14 @@ pub enum KubeError {
         /// Name.
         name: String,
     },
+    /// The ConfigMap does not exist.
+    #[error("configmap {namespace}/{name} not found")]
+    ConfigMapNotFound {
+        /// Namespace.
+        namespace: String,
+        /// Name.
+        name: String,
+    },
     /// The API server refused the driver's own credentials.
     #[error(
         "the API server refused the driver's credentials ({status}) for {what}: check the driver's ServiceAccount and RBAC"
@@ -151,6 +159,51 @@ impl KubeClient {
                 })
             }
             404 => Err(KubeError::PodNotFound {
+                namespace: namespace.to_string(),
+                name: name.to_string(),
+            }),
+            status @ (401 | 403) => Err(KubeError::Refused { status, what }),
+            status => Err(KubeError::Unavailable {
+                what,
+                reason: format!("HTTP {status}"),
+            }),
+        }
+    }
+
+    /// `GET /api/v1/namespaces/{namespace}/configmaps/{name}`: its `data`.
+    pub async fn get_config_map(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<std::collections::BTreeMap<String, String>, KubeError> {
+        #[derive(serde::Deserialize)]
+        struct ConfigMap {
+            #[serde(default)]
+            data: Option<std::collections::BTreeMap<String, String>>,
+        }
+        let what = format!("configmap {namespace}/{name}");
+        let url = format!(
+            "{}/api/v1/namespaces/{}/configmaps/{}",
+            self.base,
+            path_segment(namespace),
+            path_segment(name)
+        );
+        let response = self
+            .authorized(self.http.get(url))
+            .send()
+            .await
+            .map_err(|e| unavailable(&what, &e))?;
+        match response.status().as_u16() {
+            200 => {
+                let body = response.bytes().await.map_err(|e| unavailable(&what, &e))?;
+                let map: ConfigMap =
+                    serde_json::from_slice(&body).map_err(|e| KubeError::BadResponse {
+                        what,
+                        reason: e.to_string(),
+                    })?;
+                Ok(map.data.unwrap_or_default())
+            }
+            404 => Err(KubeError::ConfigMapNotFound {
                 namespace: namespace.to_string(),
                 name: name.to_string(),
             }),

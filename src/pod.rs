@@ -128,6 +128,8 @@ pub struct SecurityContext {
     pub run_as_user: Option<i64>,
     /// `runAsGroup`.
     pub run_as_group: Option<i64>,
+    /// `fsGroup` (Pod level only): the group kubelet gives the Pod's volumes.
+    pub fs_group: Option<i64>,
 }
 
 /// One entry of `spec.volumes`; only CSI volumes carry a source here.
@@ -307,7 +309,8 @@ mod tests {
             pod.spec.security_context,
             Some(SecurityContext {
                 run_as_user: Some(1000),
-                run_as_group: Some(3000)
+                run_as_group: Some(3000),
+                fs_group: Some(2000)
             })
         );
     }
@@ -329,7 +332,8 @@ mod tests {
             web.security_context,
             Some(SecurityContext {
                 run_as_user: Some(1001),
-                run_as_group: None
+                run_as_group: None,
+                fs_group: None
             })
         );
         let shipper = &pod.spec.containers[1];

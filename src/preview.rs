@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::inject::{self, Defaults};
 use crate::pod::Pod;
 use crate::vault::{VaultClient, VaultToken};
-use crate::volume::writer::{self, Owner, WriteOutcome};
+use crate::volume::writer::{self, WriteOutcome};
 use consul_funcs::pod_env;
 
 /// Flags of `vault-csi-driver render`.
@@ -36,6 +36,11 @@ pub struct RenderArgs {
     /// Directory to write the files into (created if missing).
     #[arg(long)]
     pub out: PathBuf,
+
+    /// The manifest (YAML or JSON) of the ConfigMap the Pod names in
+    /// `vault.hashicorp.com/agent-configmap`.
+    #[arg(long)]
+    pub configmap: Option<PathBuf>,
 
     /// The Pod spec volume to render; default: the Pod's first volume of this driver.
     #[arg(long)]
@@ -62,7 +67,19 @@ pub async fn run(args: &RenderArgs) -> Result<Vec<String>> {
         driver_name: Some(args.driver_name.clone()),
         ..Defaults::default()
     };
-    let plan = inject::plan(&pod, &volume, &defaults)?;
+    let configmap = match (
+        inject::agent_configmap_name(pod.annotations()),
+        &args.configmap,
+    ) {
+        (None, _) => None,
+        (Some(name), None) => {
+            return Err(Error::InvalidArgument(format!(
+                "the Pod names ConfigMap {name:?} in vault.hashicorp.com/agent-configmap: give its manifest with --configmap"
+            )));
+        }
+        (Some(_), Some(path)) => Some(read_configmap(path)?),
+    };
+    let plan = inject::plan_with_config(&pod, &volume, &defaults, configmap.as_ref())?;
     let mut lines: Vec<String> = plan
         .warnings
         .iter()
@@ -98,16 +115,16 @@ pub async fn run(args: &RenderArgs) -> Result<Vec<String>> {
         )
         .await?;
     // Only root can hand files to another user; a preview by anyone else keeps them.
-    let owner = if nix::unistd::geteuid().is_root() {
-        recipe.owner()
+    let ownership = if nix::unistd::geteuid().is_root() {
+        recipe.ownership()
     } else {
-        Owner {
-            uid: nix::unistd::geteuid().as_raw(),
-            gid: nix::unistd::getegid().as_raw(),
-        }
+        inject::Ownership::single_owner(
+            nix::unistd::geteuid().as_raw(),
+            nix::unistd::getegid().as_raw(),
+        )
     };
     std::fs::create_dir_all(&args.out).map_err(|e| Error::io("create directory", &args.out, e))?;
-    let outcome = writer::write_generation(&args.out, &files, owner)?;
+    let outcome = writer::write_generation(&args.out, &files, &ownership)?;
     for file in &files {
         lines.push(format!(
             "{} ({:o}, {} bytes)",
@@ -134,6 +151,29 @@ fn read_pod(path: &Path) -> Result<Pod> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
     serde_yaml_ng::from_str(&text)
         .map_err(|e| Error::InvalidArgument(format!("{}: not a Pod manifest: {e}", path.display())))
+}
+
+/// Reads a ConfigMap manifest: its name and `data`.
+fn read_configmap(path: &Path) -> Result<inject::AgentConfigMap> {
+    #[derive(serde::Deserialize)]
+    struct Meta {
+        #[serde(default)]
+        name: String,
+    }
+    #[derive(serde::Deserialize)]
+    struct ConfigMap {
+        metadata: Meta,
+        #[serde(default)]
+        data: Option<std::collections::BTreeMap<String, String>>,
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
+    let map: ConfigMap = serde_yaml_ng::from_str(&text).map_err(|e| {
+        Error::InvalidArgument(format!("{}: not a ConfigMap manifest: {e}", path.display()))
+    })?;
+    Ok(inject::AgentConfigMap {
+        name: map.metadata.name,
+        data: map.data.unwrap_or_default(),
+    })
 }
 
 fn first_driver_volume(pod: &Pod, driver: &str) -> Option<String> {

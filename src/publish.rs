@@ -150,7 +150,13 @@ impl Publisher {
         let started = Instant::now();
         let pod = self.fetch_pod(&context.pod).await?;
         let pod_done = started.elapsed();
-        let plan = inject::plan(&pod, &volume_name(target)?, &self.defaults())?;
+        let configmap = self.agent_configmap(&pod).await?;
+        let plan = inject::plan_with_config(
+            &pod,
+            &volume_name(target)?,
+            &self.defaults(),
+            configmap.as_ref(),
+        )?;
         let p = &context.pod;
         let recipe = Recipe::new(
             &plan,
@@ -191,11 +197,11 @@ impl Publisher {
         };
         self.report_warnings(&pod, &plan);
         let root = target.to_path_buf();
-        let owner = recipe.owner();
+        let ownership = recipe.ownership();
         let state = self.state.clone();
         let record = VolumeRecord::new(volume_id, target, &context.pod);
         let outcome = tokio::task::spawn_blocking(move || {
-            write_volume(&root, mounted_now, &files, owner, &state, &record)
+            write_volume(&root, mounted_now, &files, &ownership, &state, &record)
         })
         .await
         .map_err(|e| Error::Internal(format!("write task failed: {e}")))??;
@@ -301,6 +307,30 @@ impl Publisher {
         Ok(Arc::new(pod))
     }
 
+    /// The Pod's `agent-configmap`, read from its namespace with the
+    /// driver's own credentials.
+    async fn agent_configmap(&self, pod: &Pod) -> Result<Option<inject::AgentConfigMap>> {
+        let Some(name) = inject::agent_configmap_name(pod.annotations()) else {
+            return Ok(None);
+        };
+        let namespace = &pod.metadata.namespace;
+        let annotation = "vault.hashicorp.com/agent-configmap";
+        match self.kube.get_config_map(namespace, &name).await {
+            Ok(data) => Ok(Some(inject::AgentConfigMap { name, data })),
+            Err(crate::kube::KubeError::ConfigMapNotFound { .. }) => Err(Error::NotFound(format!(
+                "annotation {annotation}: ConfigMap {name:?} not found in namespace {namespace:?}"
+            ))),
+            Err(crate::kube::KubeError::Refused { status, .. }) => {
+                Err(Error::Unavailable(format!(
+                    "annotation {annotation}: the API server refused the driver's request for ConfigMap {name:?} in namespace {namespace:?} (HTTP {status}): the driver's ClusterRole needs get on configmaps"
+                )))
+            }
+            Err(other) => Err(Error::Unavailable(format!(
+                "annotation {annotation}: ConfigMap {name:?} in namespace {namespace:?} could not be read: {other}"
+            ))),
+        }
+    }
+
     /// Ignored annotations become Warning events on the Pod; best effort,
     /// off the publish path.
     fn report_warnings(&self, pod: &Pod, plan: &Plan) {
@@ -351,11 +381,12 @@ fn write_volume(
     root: &Path,
     mounted_now: bool,
     files: &[writer::FileContent],
-    owner: writer::Owner,
+    ownership: &inject::Ownership,
     state: &StateDir,
     record: &VolumeRecord,
 ) -> Result<writer::WriteOutcome> {
-    let written = writer::write_generation(root, files, owner)
+    let written = writer::set_root(root, ownership.root)
+        .and_then(|()| writer::write_generation(root, files, ownership))
         .and_then(|outcome| state.save(record).map(|()| outcome));
     if written.is_err()
         && mounted_now

@@ -526,7 +526,7 @@ fn the_config_map_never_turns_off_tls_verification() {
 // ---- RBAC and the driver's own token --------------------------------------------
 
 #[test]
-fn the_cluster_role_grants_reading_pods_and_create_patch_events_only() {
+fn the_cluster_role_grants_reading_pods_create_patch_events_and_get_configmaps_only() {
     let mut granted = BTreeSet::new();
     for rule in seq(&object("ClusterRole")["rules"]) {
         assert!(rule["resourceNames"].is_null() && rule["nonResourceURLs"].is_null());
@@ -544,6 +544,7 @@ fn the_cluster_role_grants_reading_pods_and_create_patch_events_only() {
         "/pods:watch",
         "/events:create",
         "/events:patch",
+        "/configmaps:get",
     ]
     .map(str::to_owned)
     .into();

@@ -637,3 +637,54 @@ async fn pki_cert_keeps_a_good_certificate_across_a_restart_and_replaces_it_near
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_rotation_bumps_the_version_file_and_posts_an_event_naming_the_files() {
+    let fx = fixture();
+    let (mount, key) = kv2_secret(fx, json!({"v": "first-value"}));
+    let pod = TestPod::kubernetes(fx, &[&format!("{mount}/*")]);
+    let template =
+        format!(r#"{{{{ with secret "{mount}/{key}" }}}}{{{{ .Data.data.v }}}}{{{{ end }}}}"#);
+    pod.register(
+        fx,
+        &[
+            ("agent-inject-template-v", &template),
+            ("agent-inject-file-v", "conf/v.txt"),
+            ("agent-inject-secret-same", &format!("{mount}/{key}")),
+            ("template-static-secret-render-interval", "1s"),
+        ],
+    );
+    let driver = Driver::start().await;
+    pod.publish(&driver, VOLUME, &pod.token(fx)).await.unwrap();
+    let target = pod.target(&driver, VOLUME);
+    let version = target.join(".vault-csi-version");
+    assert_eq!(read(&version), "1\n");
+    let meta = std::fs::metadata(&version).unwrap();
+    assert_eq!(meta.mode() & 0o7777, 0o644);
+    assert_eq!((meta.uid(), meta.gid()), (100, 1000));
+
+    fx.bao.write_kv2(&mount, &key, json!({"v": "second-value"}));
+    eventually(Duration::from_secs(8), "file updated", || {
+        read(target.join("conf/v.txt")) == "second-value"
+    })
+    .await;
+    // The version switched with the files: never ahead of them.
+    assert_eq!(read(&version), "2\n");
+    let rotated = || {
+        fx.kube.events().into_iter().find(|e| {
+            e["reason"] == "SecretsRotated" && e["involvedObject"]["uid"] == pod.id.pod_uid.as_str()
+        })
+    };
+    eventually(Duration::from_secs(5), "SecretsRotated event", || {
+        rotated().is_some()
+    })
+    .await;
+    let event = rotated().unwrap();
+    let message = event["message"].as_str().unwrap();
+    assert_eq!(event["type"], "Normal");
+    assert_eq!(
+        message,
+        format!("volume {VOLUME}: new content in conf/v.txt, same (version 2)")
+    );
+    assert!(!message.contains("value"), "no secret value in {message}");
+}

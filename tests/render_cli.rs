@@ -136,3 +136,69 @@ fn a_file_that_is_not_a_pod_is_refused() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("not a Pod manifest"));
 }
+
+#[test]
+fn an_agent_configmap_is_rendered_from_its_manifest_with_its_warnings() {
+    let fx = fixture();
+    let path = kv1_secret(fx, json!({"user": "cm"}));
+    let pod = TestPod::kubernetes(fx, &[&path]);
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = support::pods::pod_json(
+        &pod.id,
+        &[("agent-inject", "true"), ("agent-configmap", "agent")],
+    );
+    std::fs::write(dir.path().join("pod.json"), manifest.to_string()).unwrap();
+    let config = format!(
+        "auto_auth {{\n  method \"kubernetes\" {{\n    config = {{ role = \"{}\" }}\n  }}\n}}\ncache {{}}\ntemplate {{\n  destination = \"/vault/secrets/user\"\n  source = \"/vault/configs/user.tmpl\"\n}}\n",
+        pod.role
+    );
+    let configmap = json!({
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "agent", "namespace": pod.id.namespace},
+        "data": {
+            "config.hcl": config,
+            "user.tmpl": format!("{{{{ with secret \"{path}\" }}}}{{{{ .Data.user }}}}{{{{ end }}}}"),
+        },
+    });
+    std::fs::write(
+        dir.path().join("cm.yaml"),
+        serde_yaml_ng::to_string(&configmap).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("jwt"), pod.token(fx)).unwrap();
+    let out = dir.path().join("out");
+    let args = |with_configmap: bool| {
+        let mut args = vec![
+            "--pod".to_string(),
+            dir.path().join("pod.json").display().to_string(),
+            "--jwt-file".to_string(),
+            dir.path().join("jwt").display().to_string(),
+            "--out".to_string(),
+            out.display().to_string(),
+        ];
+        if with_configmap {
+            args.push("--configmap".into());
+            args.push(dir.path().join("cm.yaml").display().to_string());
+        }
+        args
+    };
+    let without: Vec<String> = args(false);
+    let output = render(&without.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("give its manifest with --configmap"));
+
+    let with: Vec<String> = args(true);
+    let output = render(&with.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(out.join("user")).unwrap(), "cm");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("warning: vault.hashicorp.com/agent-configmap: ConfigMap \"agent\" key config.hcl: cache needs a running agent"),
+        "{stdout}"
+    );
+}

@@ -256,6 +256,60 @@ pub enum PlanError {
         paths_in_use: Vec<String>,
     },
 
+    /// The `agent-configmap` lacks the agent config the Pod needs.
+    #[error(
+        "vault.hashicorp.com/agent-configmap: ConfigMap {configmap:?} has no key {key:?}, which {why}"
+    )]
+    ConfigKeyMissing {
+        /// The ConfigMap's name.
+        configmap: String,
+        /// `config.hcl` or `config-init.hcl`.
+        key: &'static str,
+        /// Which agent of the injector would read it.
+        why: &'static str,
+    },
+
+    /// The agent config is not valid HCL.
+    #[error(
+        "vault.hashicorp.com/agent-configmap: ConfigMap {configmap:?} key {key}: HCL syntax error at line {line}, column {column}: {message}"
+    )]
+    ConfigSyntax {
+        /// The ConfigMap's name.
+        configmap: String,
+        /// The key holding the config.
+        key: &'static str,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// The parser's message.
+        message: String,
+    },
+
+    /// A stanza of the agent config cannot be served as written.
+    #[error(
+        "vault.hashicorp.com/agent-configmap: ConfigMap {configmap:?} key {key}, {stanza}: {problem}"
+    )]
+    ConfigStanza {
+        /// The ConfigMap's name.
+        configmap: String,
+        /// The key holding the config.
+        key: &'static str,
+        /// The stanza, e.g. `template stanza 2 (destination "/etc/x")`.
+        stanza: String,
+        /// What is wrong.
+        problem: String,
+    },
+
+    /// `agent-inject-template-file-NAME` names no file of the `agent-configmap`.
+    #[error("{key}: {problem}")]
+    TemplateFile {
+        /// The annotation.
+        key: String,
+        /// What is wrong.
+        problem: String,
+    },
+
     /// Nothing would be written to this volume.
     #[error("{}", empty_message(.volume, .mount_path.as_deref(), .paths_in_use))]
     EmptyVolume {

@@ -7,9 +7,12 @@
 //! the raw NAME, blank values as absent) except where the driver's SPEC says
 //! otherwise (e.g. `auth/jwt` as the default jwt mount).
 
+mod agent_config;
 mod annotations;
+mod config_plan;
 mod error;
 mod keys;
+mod ownership;
 mod path;
 mod plan;
 mod settings;
@@ -24,8 +27,12 @@ use std::fmt;
 use std::time::Duration;
 
 pub use error::{Echo, ErrorKind, NotInjectedReason, PlanError};
+pub use ownership::{Owned, Ownership, PodSecurity, agent_process, ownership};
 pub use path::{PathProblem, RelPath};
-pub use plan::{global_secret_volume_path, plan, secret_volume_paths, selected};
+pub use plan::{
+    agent_configmap_name, global_secret_volume_path, plan, plan_with_config, secret_volume_paths,
+    selected,
+};
 pub(crate) use value::go_duration;
 pub use warning::{PlanWarning, WarningKind};
 
@@ -33,8 +40,23 @@ pub use warning::{PlanWarning, WarningKind};
 pub const DEFAULT_FILE_MODE: u32 = 0o644;
 /// Mode of the token file.
 pub const TOKEN_FILE_MODE: u32 = 0o640;
+/// The volume's version file in its root: a number that grows by one each
+/// time the files change, and a newline. No secret may use this name.
+pub const VERSION_FILE: &str = ".vault-csi-version";
 /// Where the injector expects secrets when `secret-volume-path` is not set.
 pub const DEFAULT_SECRET_VOLUME_PATH: &str = "/vault/secrets";
+/// Where the injector mounts the `agent-configmap` in its agent containers:
+/// each key is a file there.
+pub const CONFIGMAP_MOUNT_PATH: &str = "/vault/configs";
+
+/// The `agent-configmap` of a Pod, as read from the API server.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AgentConfigMap {
+    /// `metadata.name`.
+    pub name: String,
+    /// `data`: file name -> content.
+    pub data: std::collections::BTreeMap<String, String>,
+}
 
 /// What one CSI volume of one Pod must contain, and how to get it.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,6 +70,11 @@ pub struct Plan {
     /// volume mounted at the global `secret-volume-path`, where the injector
     /// writes it.
     pub token_file: bool,
+    /// Where the token file goes in the volume (`token`, or an agent
+    /// config's file sink).
+    pub token_path: RelPath,
+    /// Mode of the token file ([`TOKEN_FILE_MODE`], or the sink's `mode`).
+    pub token_mode: u32,
     /// Refresh, ownership and client settings.
     pub options: Options,
     /// Annotations accepted but not (fully) honoured; post each as a Warning event.
@@ -267,6 +294,11 @@ pub struct Options {
     pub run_as_user: u32,
     /// Group of the rendered files.
     pub run_as_group: u32,
+    /// `set-security-context`: the agent runs as `run_as_user`:`run_as_group`
+    /// only when true; otherwise as the Pod's user (see [`ownership`]).
+    pub set_security_context: bool,
+    /// The Pod's `runAsUser`, `runAsGroup` and `fsGroup`.
+    pub pod_security: PodSecurity,
     /// Revoke the token (and its leases) at unpublish.
     pub revoke_on_shutdown: bool,
     /// Base interval for re-rendering secrets without a lease.
@@ -286,12 +318,14 @@ pub struct Options {
 }
 
 impl Default for Options {
-    /// The injector's defaults: 100:1000, 5m, 0.9, 1s..5m backoff, 2 retries, 60s.
+    /// The injector's defaults: 100:1000 with a security context, 5m, 0.9, 1s..5m backoff, 2 retries, 60s.
     fn default() -> Options {
         Options {
             pre_populate_only: false,
             run_as_user: 100,
             run_as_group: 1000,
+            set_security_context: true,
+            pod_security: PodSecurity::default(),
             revoke_on_shutdown: false,
             static_secret_render_interval: Duration::from_secs(300),
             lease_renewal_threshold: 0.9,

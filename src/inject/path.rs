@@ -70,6 +70,11 @@ impl RelPath {
         RelPath("token".to_owned())
     }
 
+    /// The volume's version file, [`super::VERSION_FILE`].
+    pub fn version_file() -> RelPath {
+        RelPath(super::VERSION_FILE.to_owned())
+    }
+
     /// The path as `a/b/c`, without leading or trailing `/`.
     pub fn as_str(&self) -> &str {
         &self.0

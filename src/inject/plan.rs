@@ -10,7 +10,8 @@ use super::settings::{identity, options};
 use super::value;
 use super::warning::{PlanWarning, WarningKind};
 use super::{
-    DEFAULT_FILE_MODE, DEFAULT_SECRET_VOLUME_PATH, DefaultFormat, Defaults, FileSpec, Plan, Source,
+    AgentConfigMap, CONFIGMAP_MOUNT_PATH, DEFAULT_FILE_MODE, DEFAULT_SECRET_VOLUME_PATH,
+    DefaultFormat, Defaults, FileSpec, Identity, Plan, Source, TOKEN_FILE_MODE,
 };
 use crate::pod::Pod;
 
@@ -26,7 +27,38 @@ use crate::pod::Pod;
 /// ask for injection; otherwise an error naming the annotation or volume at
 /// fault.
 pub fn plan(pod: &Pod, volume_name: &str, defaults: &Defaults) -> Result<Plan, PlanError> {
+    plan_with_config(pod, volume_name, defaults, None)
+}
+
+/// Like [`plan`], with the Pod's `agent-configmap` as read from the API
+/// server (`None` when the Pod names none, or where it cannot be read).
+///
+/// When the ConfigMap holds an agent config (`config.hcl`, or
+/// `config-init.hcl` for `agent-pre-populate-only`), that config replaces
+/// the annotations' templates and login, as under the injector. A
+/// ConfigMap without either holds template files for
+/// `agent-inject-template-file-NAME`. When the Pod names a ConfigMap that
+/// is not given (admission), the Plan holds what the annotations say, may
+/// have no files and, without a `role` annotation, an empty role.
+///
+/// # Errors
+///
+/// As [`plan`], and errors naming the ConfigMap key, stanza or annotation
+/// at fault in what the ConfigMap holds.
+pub fn plan_with_config(
+    pod: &Pod,
+    volume_name: &str,
+    defaults: &Defaults,
+    configmap: Option<&AgentConfigMap>,
+) -> Result<Plan, PlanError> {
     let ann = Annotations(&pod.metadata.annotations);
+    if let Some(cm) = configmap
+        && ann.bool(keys::INJECT)? == Some(true)
+        && let Some((key, text)) = super::config_plan::agent_config(&ann, cm)?
+    {
+        return super::config_plan::plan(pod, volume_name, defaults, cm, key, text);
+    }
+    let configmap_unread = configmap.is_none() && ann.get(keys::CONFIGMAP).is_some();
     match ann.bool(keys::INJECT)? {
         Some(true) => {}
         Some(false) => {
@@ -47,7 +79,17 @@ pub fn plan(pod: &Pod, volume_name: &str, defaults: &Defaults) -> Result<Plan, P
         });
     }
 
-    let identity = identity(&ann, defaults)?;
+    let identity = match identity(&ann, defaults) {
+        // The unread agent config's auto_auth names the role.
+        Err(PlanError::MissingRole) if configmap_unread => Identity {
+            auth_type: defaults.auth_type,
+            auth_path: defaults.kubernetes_auth_path.clone(),
+            role: String::new(),
+            namespace: None,
+            service: None,
+        },
+        other => other?,
+    };
     let options = options(&ann, pod, defaults)?;
     let format = match ann.scalar(keys::DEFAULT_TEMPLATE) {
         None => defaults.default_format,
@@ -72,7 +114,14 @@ pub fn plan(pod: &Pod, volume_name: &str, defaults: &Defaults) -> Result<Plan, P
     let names = secret_names(&ann)?;
     let mut entries = Vec::with_capacity(names.len());
     for (raw, defining_key) in &names {
-        entries.push(entry(&ann, raw, defining_key, format, &global_path)?);
+        entries.push(entry(
+            &ann,
+            raw,
+            defining_key,
+            format,
+            &global_path,
+            configmap,
+        )?);
     }
 
     // One path in use: the volume holds everything. Several: the volume holds
@@ -90,6 +139,10 @@ pub fn plan(pod: &Pod, volume_name: &str, defaults: &Defaults) -> Result<Plan, P
     let here = |p: &str| this_mount.as_deref().is_none_or(|m| m == p);
 
     let mut warnings = pod_warnings(&ann, &names);
+    if configmap.is_some() {
+        // Read: its template files are served, nothing about it is ignored.
+        warnings.retain(|w| w.kind != WarningKind::AgentConfigMap);
+    }
     if this_mount.is_some() {
         warnings.extend(placement_warnings(
             &entries,
@@ -106,7 +159,8 @@ pub fn plan(pod: &Pod, volume_name: &str, defaults: &Defaults) -> Result<Plan, P
     }
     check_conflicts(&placed, token_file)?;
     let files: Vec<FileSpec> = placed.into_iter().map(|p| p.spec).collect();
-    if files.is_empty() && !token_file {
+    // An unread agent config may write every file; the mount checks it.
+    if files.is_empty() && !token_file && !configmap_unread {
         return Err(PlanError::EmptyVolume {
             volume: volume_name.to_owned(),
             mount_path: this_mount,
@@ -117,6 +171,8 @@ pub fn plan(pod: &Pod, volume_name: &str, defaults: &Defaults) -> Result<Plan, P
         identity,
         files,
         token_file,
+        token_path: RelPath::token(),
+        token_mode: TOKEN_FILE_MODE,
         options,
         warnings,
     })
@@ -124,7 +180,10 @@ pub fn plan(pod: &Pod, volume_name: &str, defaults: &Defaults) -> Result<Plan, P
 
 /// The CSI volumes of this driver in the Pod, each with the cleaned paths at
 /// which containers mount it.
-fn driver_mounts<'p>(pod: &'p Pod, defaults: &Defaults) -> BTreeMap<&'p str, BTreeSet<String>> {
+pub(super) fn driver_mounts<'p>(
+    pod: &'p Pod,
+    defaults: &Defaults,
+) -> BTreeMap<&'p str, BTreeSet<String>> {
     let mut mounts: BTreeMap<&str, BTreeSet<String>> = pod
         .spec
         .volumes
@@ -173,7 +232,9 @@ fn mount_path_of(
 /// Raw NAMEs defined by the Pod, each with the first key that defines it.
 /// A key matches the first defining prefix that fits, as in the injector, so
 /// `agent-inject-template-file-x` defines `x`, not `file-x`.
-fn secret_names<'a>(ann: &Annotations<'a>) -> Result<BTreeMap<&'a str, &'a str>, PlanError> {
+pub(super) fn secret_names<'a>(
+    ann: &Annotations<'a>,
+) -> Result<BTreeMap<&'a str, &'a str>, PlanError> {
     let mut names = BTreeMap::new();
     for (key, _) in ann.present() {
         let Some(raw) = keys::DEFINING.iter().find_map(|p| key.strip_prefix(p)) else {
@@ -217,6 +278,7 @@ fn entry(
     defining_key: &str,
     format: DefaultFormat,
     global_path: &str,
+    configmap: Option<&AgentConfigMap>,
 ) -> Result<Entry, PlanError> {
     let key = |prefix| per_name(prefix, raw);
     let preserve = match ann.bool(&key(keys::PRESERVE_SECRET_CASE_FOR))? {
@@ -236,7 +298,19 @@ fn entry(
     let mut warnings = Vec::new();
 
     let template_key = key(keys::TEMPLATE);
-    let template = ann.get(&template_key);
+    let mut template = ann.get(&template_key).map(str::to_owned);
+    let mut from_file = None;
+    if template.is_none()
+        && let (Some(cm), Some(file)) = (configmap, ann.scalar(&key(keys::TEMPLATE_FILE)))
+    {
+        let file_key = key(keys::TEMPLATE_FILE);
+        let text = configmap_file(cm, file).map_err(|problem| PlanError::TemplateFile {
+            key: file_key.clone(),
+            problem,
+        })?;
+        template = Some(text.to_owned());
+        from_file = Some(file_key);
+    }
     if template.is_none() && ann.get(&key(keys::TEMPLATE_FILE)).is_some() {
         warnings.push(PlanWarning::new(
             key(keys::TEMPLATE_FILE),
@@ -252,7 +326,10 @@ fn entry(
         });
     }
 
-    let (source, annotation) = source(ann, raw, template, format, &mut warnings)?;
+    let (source, mut annotation) = source(ann, raw, template.as_deref(), format, &mut warnings)?;
+    if let Some(file_key) = from_file {
+        annotation = file_key;
+    }
 
     let file_key = key(keys::FILE);
     let (path_key, file_name) = match ann.get(&file_key) {
@@ -368,7 +445,10 @@ fn source(
 }
 
 /// Warnings about the Pod as a whole; every volume of the Pod reports them.
-fn pod_warnings(ann: &Annotations<'_>, names: &BTreeMap<&str, &str>) -> Vec<PlanWarning> {
+pub(super) fn pod_warnings(
+    ann: &Annotations<'_>,
+    names: &BTreeMap<&str, &str>,
+) -> Vec<PlanWarning> {
     let mut warnings = Vec::new();
     for (key, value) in ann.present() {
         let kind = if keys::NODE_TRUST_KEYS.contains(&key) {
@@ -435,6 +515,7 @@ fn placement_warnings(
 /// would have to be a directory holding the other.
 fn check_conflicts(files: &[PlacedFile], token_file: bool) -> Result<(), PlanError> {
     let token = RelPath::token();
+    let version = RelPath::version_file();
     let mut outputs: Vec<(&RelPath, &str)> = files
         .iter()
         .map(|f| (&f.spec.path, f.path_key.as_str()))
@@ -442,6 +523,7 @@ fn check_conflicts(files: &[PlacedFile], token_file: bool) -> Result<(), PlanErr
     if token_file {
         outputs.push((&token, keys::INJECT_TOKEN));
     }
+    outputs.push((&version, "the driver's version file"));
     for (i, (a, a_key)) in outputs.iter().enumerate() {
         if let Some((b, b_key)) = outputs[i + 1..].iter().find(|(b, _)| a.conflicts_with(b)) {
             return Err(PlanError::FileConflict {
@@ -453,6 +535,36 @@ fn check_conflicts(files: &[PlacedFile], token_file: bool) -> Result<(), PlanErr
         }
     }
     Ok(())
+}
+
+/// The text of a file of the `agent-configmap` at `path` in the agent
+/// container: `/vault/configs/<key>` is the ConfigMap's `key`.
+pub(super) fn configmap_file<'c>(cm: &'c AgentConfigMap, path: &str) -> Result<&'c str, String> {
+    let cleaned = path::clean(path);
+    let key = cleaned
+        .strip_prefix(CONFIGMAP_MOUNT_PATH)
+        .and_then(|rest| rest.strip_prefix('/'))
+        .filter(|key| !key.is_empty() && !key.contains('/'));
+    let Some(key) = key else {
+        return Err(format!(
+            "{:?} is not a file of the agent-configmap {:?}, which the injector mounts at {CONFIGMAP_MOUNT_PATH}: the CSI driver reads template files only from there",
+            Echo::new(path).as_str(),
+            cm.name
+        ));
+    };
+    cm.data.get(key).map(String::as_str).ok_or_else(|| {
+        format!(
+            "ConfigMap {:?} has no key {key:?} (the file {cleaned})",
+            cm.name
+        )
+    })
+}
+
+/// The `agent-configmap` a Pod names, if any (trimmed).
+pub fn agent_configmap_name(annotations: &BTreeMap<String, String>) -> Option<String> {
+    Annotations(annotations)
+        .scalar(keys::CONFIGMAP)
+        .map(str::to_owned)
 }
 
 /// Whether the annotations ask for injection: `agent-inject` read as a Go
@@ -492,12 +604,21 @@ pub fn secret_volume_paths(
     let mut paths = BTreeSet::new();
     for (raw, defining_key) in secret_names(&ann)? {
         // The default format only shapes the template text, not where it goes.
-        let e = entry(&ann, raw, defining_key, DefaultFormat::Map, &global_path)?;
+        let e = entry(
+            &ann,
+            raw,
+            defining_key,
+            DefaultFormat::Map,
+            &global_path,
+            None,
+        )?;
         if e.file.is_some() {
             paths.insert(e.mount_path);
         }
     }
-    if ann.bool(keys::INJECT_TOKEN)?.unwrap_or(false) {
+    // An agent config writes under the global path, where the injector
+    // mounts its secrets volume.
+    if ann.bool(keys::INJECT_TOKEN)?.unwrap_or(false) || ann.get(keys::CONFIGMAP).is_some() {
         paths.insert(global_path);
     }
     Ok(paths)

@@ -7,7 +7,7 @@ use super::error::{Echo, PlanError};
 use super::keys;
 use super::path;
 use super::value;
-use super::{AuthPath, AuthType, Defaults, Identity, Options};
+use super::{AuthPath, AuthType, Defaults, Identity, Options, PodSecurity};
 use crate::pod::Pod;
 
 /// What a Go duration annotation accepts, for messages.
@@ -119,6 +119,10 @@ pub(super) fn options(
         pre_populate_only: ann.bool(keys::PRE_POPULATE_ONLY)?.unwrap_or(false),
         run_as_user,
         run_as_group: ann.id(keys::RUN_AS_GROUP, defaults.run_as_group)?,
+        set_security_context: ann
+            .bool(keys::SET_SECURITY_CONTEXT)?
+            .unwrap_or(base.set_security_context),
+        pod_security: pod_security(pod),
         revoke_on_shutdown: ann.bool(keys::REVOKE_ON_SHUTDOWN)?.unwrap_or(false),
         static_secret_render_interval: nonzero_or(
             ann.duration(
@@ -151,6 +155,21 @@ pub(super) fn options(
         },
         client_timeout,
     })
+}
+
+/// The Pod-level user, group and fsGroup; ids outside what Linux can use are
+/// left out, as the runtime would refuse the Pod.
+fn pod_security(pod: &Pod) -> PodSecurity {
+    let sc = pod.spec.security_context.unwrap_or_default();
+    let id = |v: Option<i64>| {
+        v.and_then(|v| u32::try_from(v).ok())
+            .filter(|&v| v != u32::MAX)
+    };
+    PodSecurity {
+        run_as_user: id(sc.run_as_user),
+        run_as_group: id(sc.run_as_group),
+        fs_group: id(sc.fs_group),
+    }
 }
 
 /// The effective `runAsUser` of the first app container (its own, else the

@@ -1450,10 +1450,12 @@ fn same_user_pod(container_user: Option<i64>, pod_user: Option<i64>) -> Pod {
     p.spec.containers[0].security_context = Some(SecurityContext {
         run_as_user: container_user,
         run_as_group: Some(9),
+        fs_group: None,
     });
     p.spec.security_context = Some(SecurityContext {
         run_as_user: pod_user,
         run_as_group: None,
+        fs_group: None,
     });
     p
 }

@@ -26,8 +26,29 @@ pub enum WarningKind {
     },
     /// A per-Pod TLS key: trust is a node setting.
     NodeTrustSetting,
-    /// `agent-configmap`: the driver's configuration comes from annotations only.
+    /// `agent-configmap` where the ConfigMap is not read (admission, a
+    /// `render` without `--configmap`): what it holds is checked at mount.
     AgentConfigMap,
+    /// A stanza or setting of the `agent-configmap`'s agent config that the
+    /// driver does not serve.
+    AgentConfigUnserved {
+        /// The ConfigMap's name.
+        configmap: String,
+        /// The key holding the config.
+        key: &'static str,
+        /// The stanza or setting.
+        stanza: String,
+        /// Why, as the end of a sentence.
+        why: &'static str,
+    },
+    /// A per-secret annotation, which the `agent-configmap`'s agent config
+    /// replaces, as it does under the injector.
+    ReplacedByAgentConfig {
+        /// The ConfigMap's name.
+        configmap: String,
+        /// The key holding the config.
+        key: &'static str,
+    },
     /// `agent-extra-secret`: it mounts files into the agent container.
     ExtraSecret,
     /// `proxy-address`: the node decides how Vault is reached.
@@ -85,7 +106,23 @@ impl fmt::Display for PlanWarning {
             ),
             WarningKind::AgentConfigMap => write!(
                 f,
-                "{key} is ignored: the CSI driver takes its configuration from the Pod's vault.hashicorp.com annotations, not from an agent config map"
+                "{key}: the agent config in this ConfigMap is read when the volume is mounted; this check did not read it"
+            ),
+            WarningKind::AgentConfigUnserved {
+                configmap,
+                key: config_key,
+                stanza,
+                why,
+            } => write!(
+                f,
+                "{key}: ConfigMap {configmap:?} key {config_key}: {stanza} {why}"
+            ),
+            WarningKind::ReplacedByAgentConfig {
+                configmap,
+                key: config_key,
+            } => write!(
+                f,
+                "{key} is ignored: the agent config in ConfigMap {configmap:?} ({config_key}) replaces the config generated from the annotations, as it does under the injector"
             ),
             WarningKind::ExtraSecret => write!(
                 f,

@@ -592,7 +592,7 @@ impl Refresher {
             .refresh_seconds
             .observe(started.elapsed().as_secs_f64());
         let next = match outcome {
-            Ok(changed) => {
+            Ok(switched) => {
                 if state.failures > 0 {
                     self.post_event(
                         entry,
@@ -603,8 +603,16 @@ impl Refresher {
                 }
                 state.failures = 0;
                 *lock(&entry.condition) = Condition::healthy();
-                if changed {
-                    tracing::info!(volume = %entry.id, "files updated");
+                if let Some((changed, version)) = switched {
+                    tracing::info!(volume = %entry.id, version, "files updated");
+                    let volume = entry
+                        .target
+                        .parent()
+                        .and_then(std::path::Path::file_name)
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    let event = crate::events::secrets_rotated(&volume, &changed, version);
+                    self.inner.events.record(&entry_pod(entry), event);
                 }
                 schedule::volume_due(entry.refreshes, &state.clocks)
             }
@@ -638,7 +646,13 @@ impl Refresher {
         }
     }
 
-    async fn refresh_state(&self, entry: &VolumeEntry, state: &mut VolumeState) -> Result<bool> {
+    /// Brings the volume up to date; returns the changed files and the new
+    /// version when the files were switched.
+    async fn refresh_state(
+        &self,
+        entry: &VolumeEntry,
+        state: &mut VolumeState,
+    ) -> Result<Option<(Vec<PathBuf>, u64)>> {
         let token = self.volume_token(entry, state).await?;
         for (request, action) in schedule::due_secrets(&state.clocks, clock::now()) {
             self.update_secret(state, &token, &request, action, &entry.target)
@@ -666,12 +680,16 @@ impl Refresher {
             )));
         }
         let root = entry.target.clone();
-        let owner = state.recipe.owner();
-        let outcome =
-            tokio::task::spawn_blocking(move || writer::write_generation(&root, &files, owner))
-                .await
-                .map_err(|e| Error::Internal(format!("write task failed: {e}")))??;
-        Ok(matches!(outcome, writer::WriteOutcome::Switched { .. }))
+        let ownership = state.recipe.ownership();
+        let outcome = tokio::task::spawn_blocking(move || {
+            writer::write_generation(&root, &files, &ownership)
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("write task failed: {e}")))??;
+        Ok(match outcome {
+            writer::WriteOutcome::Switched { changed, version } => Some((changed, version)),
+            writer::WriteOutcome::Unchanged => None,
+        })
     }
 
     /// The token of the volume's session, logging in when there is none.
@@ -778,21 +796,25 @@ impl Refresher {
     }
 
     fn post_event(&self, entry: &VolumeEntry, kind: &'static str, reason: &str, message: String) {
-        let pod = Pod {
-            metadata: ObjectMeta {
-                name: entry.pod.name.clone(),
-                namespace: entry.pod.namespace.clone(),
-                uid: entry.pod.uid.clone(),
-                ..ObjectMeta::default()
-            },
-            ..Pod::default()
-        };
         let event = PodEvent {
             kind,
             reason: reason.to_string(),
             message,
         };
-        self.inner.events.record(&pod, event);
+        self.inner.events.record(&entry_pod(entry), event);
+    }
+}
+
+/// The volume's Pod, as much of it as an Event names.
+fn entry_pod(entry: &VolumeEntry) -> Pod {
+    Pod {
+        metadata: ObjectMeta {
+            name: entry.pod.name.clone(),
+            namespace: entry.pod.namespace.clone(),
+            uid: entry.pod.uid.clone(),
+            ..ObjectMeta::default()
+        },
+        ..Pod::default()
     }
 }
 

@@ -7,7 +7,12 @@
 //! <root>/<name> -> ..data/<name>   one link per top-level entry
 //! ```
 //! A reader opening `<root>/<name>` sees the old generation or the new one,
-//! never a mix. The previous generation is kept until the next switch so a
+//! never a mix.
+//!
+//! Each generation also holds [`VERSION_FILE`], linked from the root like
+//! the files: a counter that grows by one with every switch, so a file
+//! watcher or a restart controller can tell that the content changed. It
+//! switches with the files, so a version never points at files not yet there. The previous generation is kept until the next switch so a
 //! reader that resolved `..data` just before a switch still finds its file.
 
 use std::collections::BTreeMap;
@@ -18,10 +23,14 @@ use std::path::{Component, Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::error::{Error, Result};
+use crate::inject::{Owned, Ownership};
 
 const DATA_LINK: &str = "..data";
 const DATA_LINK_TMP: &str = "..data_tmp";
 const GENERATION_PREFIX: &str = "..gen-";
+pub use crate::inject::VERSION_FILE;
+/// Mode of [`VERSION_FILE`].
+const VERSION_FILE_MODE: u32 = 0o644;
 
 /// One file of a volume: where, what, with which mode.
 #[derive(Clone, PartialEq, Eq)]
@@ -45,15 +54,6 @@ impl std::fmt::Debug for FileContent {
     }
 }
 
-/// Owner of the files (the app's user and group).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Owner {
-    /// User id.
-    pub uid: u32,
-    /// Group id.
-    pub gid: u32,
-}
-
 /// What a write did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WriteOutcome {
@@ -63,15 +63,27 @@ pub enum WriteOutcome {
     Switched {
         /// Paths whose content, mode or owner changed, or that are new.
         changed: Vec<PathBuf>,
+        /// The new generation's number, as [`VERSION_FILE`] now says.
+        version: u64,
     },
 }
 
 /// Makes `files` the volume's content: unchanged sets are a no-op, anything
-/// else becomes a new generation switched in atomically.
-pub fn write_generation(root: &Path, files: &[FileContent], owner: Owner) -> Result<WriteOutcome> {
+/// else becomes a new generation switched in atomically. Files and the
+/// directories below the root get the owners and modes of `ownership`.
+pub fn write_generation(
+    root: &Path,
+    files: &[FileContent],
+    ownership: &Ownership,
+) -> Result<WriteOutcome> {
     let mut by_path = BTreeMap::new();
     for file in files {
         check_relative(&file.path)?;
+        if file.path == Path::new(VERSION_FILE) {
+            return Err(Error::InvalidArgument(format!(
+                "file path {VERSION_FILE} is the volume's version file"
+            )));
+        }
         if by_path.insert(file.path.clone(), file).is_some() {
             return Err(Error::InvalidArgument(format!(
                 "two files want the same path {}",
@@ -82,7 +94,7 @@ pub fn write_generation(root: &Path, files: &[FileContent], owner: Owner) -> Res
     let current = current_generation(root)?;
     let changed: Vec<PathBuf> = by_path
         .values()
-        .filter(|f| !same_file(current.as_deref(), f, owner))
+        .filter(|f| !same_file(current.as_deref(), f, ownership))
         .map(|f| f.path.clone())
         .collect();
     let same_set = current
@@ -93,6 +105,7 @@ pub fn write_generation(root: &Path, files: &[FileContent], owner: Owner) -> Res
         return Ok(WriteOutcome::Unchanged);
     }
 
+    let version = current.as_deref().map_or(0, read_version) + 1;
     let generation = new_generation_name();
     let generation_dir = root.join(&generation);
     let fill = || {
@@ -101,8 +114,15 @@ pub fn write_generation(root: &Path, files: &[FileContent], owner: Owner) -> Res
             current.as_deref(),
             &by_path,
             &changed,
-            owner,
-        )
+            ownership,
+        )?;
+        let version_file = FileContent {
+            path: VERSION_FILE.into(),
+            bytes: format!("{version}\n").into_bytes(),
+            mode: VERSION_FILE_MODE,
+        };
+        let path = generation_dir.join(VERSION_FILE);
+        write_file(&path, &version_file, ownership.file(VERSION_FILE_MODE))
     };
     if let Err(error) = fill() {
         let _ = fs::remove_dir_all(&generation_dir);
@@ -118,9 +138,19 @@ pub fn write_generation(root: &Path, files: &[FileContent], owner: Owner) -> Res
         }
     }
     switch_data_link(root, &generation)?;
-    link_top_level(root, by_path.keys())?;
+    let version_path = PathBuf::from(VERSION_FILE);
+    link_top_level(root, by_path.keys().chain([&version_path]))?;
     remove_old_generations(root, &generation, current.as_deref())?;
-    Ok(WriteOutcome::Switched { changed })
+    Ok(WriteOutcome::Switched { changed, version })
+}
+
+/// The version a generation directory holds; 0 when it has none (written
+/// before versions existed, or unreadable), so the next one is 1 or more.
+fn read_version(generation: &Path) -> u64 {
+    fs::read_to_string(generation.join(VERSION_FILE))
+        .ok()
+        .and_then(|text| text.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 /// The directory `..data` points at, if any.
@@ -146,7 +176,7 @@ fn check_relative(path: &Path) -> Result<()> {
     Ok(())
 }
 
-fn same_file(generation: Option<&Path>, file: &FileContent, owner: Owner) -> bool {
+fn same_file(generation: Option<&Path>, file: &FileContent, ownership: &Ownership) -> bool {
     let Some(dir) = generation else { return false };
     let path = dir.join(&file.path);
     let Ok(meta) = fs::symlink_metadata(&path) else {
@@ -154,13 +184,14 @@ fn same_file(generation: Option<&Path>, file: &FileContent, owner: Owner) -> boo
     };
     meta.is_file()
         && meta.mode() & 0o7777 == file.mode
-        && meta.uid() == owner.uid
-        && meta.gid() == owner.gid
+        && meta.uid() == ownership.file_uid
+        && meta.gid() == ownership.file_gid
         && meta.len() == file.bytes.len() as u64
         && fs::read(&path).is_ok_and(|old| old == file.bytes)
 }
 
-/// Every regular file below a generation directory, relative to it.
+/// Every regular file below a generation directory, relative to it, but
+/// the version file.
 fn listed_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     let mut pending = vec![PathBuf::new()];
@@ -170,7 +201,7 @@ fn listed_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
             let path = relative.join(entry.file_name());
             if entry.file_type()?.is_dir() {
                 pending.push(path);
-            } else {
+            } else if path != Path::new(VERSION_FILE) {
                 out.push(path);
             }
         }
@@ -196,42 +227,62 @@ fn fill_generation(
     previous: Option<&Path>,
     files: &BTreeMap<PathBuf, &FileContent>,
     changed: &[PathBuf],
-    owner: Owner,
+    ownership: &Ownership,
 ) -> Result<()> {
-    make_dir(dir)?;
+    make_dir(dir, ownership.dirs)?;
     for (relative, file) in files {
         let path = dir.join(relative);
         if let Some(parent) = path.parent() {
-            make_dirs_below(dir, parent)?;
+            make_dirs_below(dir, parent, ownership.dirs)?;
         }
         match previous {
             // Unchanged files are the same inode as before: nothing rewritten.
             Some(old) if !changed.contains(relative) => {
                 fs::hard_link(old.join(relative), &path).map_err(|e| Error::io("link", &path, e))?
             }
-            _ => write_file(&path, file, owner)?,
+            _ => write_file(&path, file, ownership.file(file.mode))?,
         }
     }
     Ok(())
 }
 
-fn make_dir(path: &Path) -> Result<()> {
+fn make_dir(path: &Path, owned: Owned) -> Result<()> {
     fs::create_dir(path).map_err(|e| Error::io("create directory", path, e))?;
-    fs::set_permissions(path, fs::Permissions::from_mode(0o755))
+    set_owner(path, owned)
+}
+
+/// Owner first, then mode: a chown can clear setgid, and the mode must not
+/// depend on the process umask.
+fn set_owner(path: &Path, owned: Owned) -> Result<()> {
+    let meta = fs::symlink_metadata(path).map_err(|e| Error::io("stat", path, e))?;
+    if (meta.uid(), meta.gid()) != (owned.uid, owned.gid) {
+        std::os::unix::fs::lchown(path, Some(owned.uid), Some(owned.gid))
+            .map_err(|e| Error::io("chown", path, e))?;
+    }
+    fs::set_permissions(path, fs::Permissions::from_mode(owned.mode))
         .map_err(|e| Error::io("chmod", path, e))
 }
 
-fn make_dirs_below(base: &Path, dir: &Path) -> Result<()> {
+fn make_dirs_below(base: &Path, dir: &Path, owned: Owned) -> Result<()> {
     if dir == base || dir.is_dir() {
         return Ok(());
     }
     if let Some(parent) = dir.parent() {
-        make_dirs_below(base, parent)?;
+        make_dirs_below(base, parent, owned)?;
     }
-    make_dir(dir)
+    make_dir(dir, owned)
 }
 
-fn write_file(path: &Path, file: &FileContent, owner: Owner) -> Result<()> {
+/// Gives the volume root its owner and mode, when they differ.
+pub fn set_root(root: &Path, owned: Owned) -> Result<()> {
+    let meta = fs::metadata(root).map_err(|e| Error::io("stat", root, e))?;
+    if (meta.uid(), meta.gid(), meta.mode() & 0o7777) == (owned.uid, owned.gid, owned.mode) {
+        return Ok(());
+    }
+    set_owner(root, owned)
+}
+
+fn write_file(path: &Path, file: &FileContent, owner: Owned) -> Result<()> {
     let io_error = |action| move |e| Error::io(action, path, e);
     let mut out = fs::OpenOptions::new()
         .write(true)
@@ -242,7 +293,7 @@ fn write_file(path: &Path, file: &FileContent, owner: Owner) -> Result<()> {
     out.write_all(&file.bytes).map_err(io_error("write"))?;
     std::os::unix::fs::fchown(&out, Some(owner.uid), Some(owner.gid)).map_err(io_error("chown"))?;
     // Explicit chmod: the mode must not depend on the process umask.
-    out.set_permissions(fs::Permissions::from_mode(file.mode))
+    out.set_permissions(fs::Permissions::from_mode(owner.mode))
         .map_err(io_error("chmod"))
 }
 
@@ -351,11 +402,14 @@ fn remove_old_generations(root: &Path, current: &str, previous: Option<&Path>) -
 mod tests {
     use super::*;
 
-    fn me() -> Owner {
-        Owner {
-            uid: nix::unistd::getuid().as_raw(),
-            gid: nix::unistd::getgid().as_raw(),
-        }
+    fn me() -> &'static Ownership {
+        static ME: std::sync::LazyLock<Ownership> = std::sync::LazyLock::new(|| {
+            Ownership::single_owner(
+                nix::unistd::getuid().as_raw(),
+                nix::unistd::getgid().as_raw(),
+            )
+        });
+        &ME
     }
 
     fn file(path: &str, bytes: &str, mode: u32) -> FileContent {
@@ -418,7 +472,8 @@ mod tests {
         assert_eq!(
             outcome,
             WriteOutcome::Switched {
-                changed: vec!["a".into()]
+                changed: vec!["a".into()],
+                version: 2
             }
         );
         assert_eq!(fs::read_to_string(dir.path().join("a")).unwrap(), "2");
@@ -545,6 +600,36 @@ mod tests {
         }
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         assert!(reader.join().unwrap() > 0);
+    }
+
+    #[test]
+    fn the_version_file_counts_switches_and_only_switches() {
+        let dir = tempfile::tempdir().unwrap();
+        let version = || fs::read_to_string(dir.path().join(VERSION_FILE)).unwrap();
+        write_generation(dir.path(), &[file("a", "1", 0o644)], me()).unwrap();
+        assert_eq!(version(), "1\n");
+        write_generation(dir.path(), &[file("a", "1", 0o644)], me()).unwrap();
+        assert_eq!(version(), "1\n", "no switch, same version");
+        let outcome = write_generation(dir.path(), &[file("a", "2", 0o644)], me()).unwrap();
+        assert_eq!(
+            outcome,
+            WriteOutcome::Switched {
+                changed: vec!["a".into()],
+                version: 2
+            }
+        );
+        assert_eq!(version(), "2\n");
+        let link = fs::read_link(dir.path().join(VERSION_FILE)).unwrap();
+        assert_eq!(link, Path::new(DATA_LINK).join(VERSION_FILE));
+        let meta = fs::metadata(dir.path().join(VERSION_FILE)).unwrap();
+        assert_eq!(meta.mode() & 0o7777, 0o644);
+    }
+
+    #[test]
+    fn the_version_file_name_is_not_a_file_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let result = write_generation(dir.path(), &[file(VERSION_FILE, "9", 0o644)], me());
+        assert!(matches!(result, Err(Error::InvalidArgument(_))));
     }
 
     #[test]

@@ -187,3 +187,93 @@ pub(crate) async fn render_with_agent_opts(
     }
     Ok(rendered)
 }
+
+/// Renders an agent config as the injector's agent would run it from an
+/// `agent-configmap`: the ConfigMap's keys are files in `/vault/configs`,
+/// the secrets volume is `/vault/secrets`, both on a tmpfs in a mount
+/// namespace of its own. `config_rest` is the config without `auto_auth`,
+/// which here is a `token_file` method holding `token` so the agent can run
+/// outside a cluster. Returns every rendered file under `/vault/secrets`
+/// with its bytes and mode.
+pub(crate) async fn render_agent_config(
+    config_rest: &str,
+    configmap: &[(&str, &str)],
+    token: &str,
+) -> Result<BTreeMap<String, (Vec<u8>, u32)>, AgentFailure> {
+    let dir = tempfile::tempdir().expect("agent dir");
+    let input = dir.path().join("in");
+    let output = dir.path().join("out");
+    std::fs::create_dir(&input).expect("input dir");
+    std::fs::create_dir(&output).expect("output dir");
+    for (key, value) in configmap {
+        std::fs::write(input.join(key), value).expect("configmap file");
+    }
+    let config = format!(
+        "auto_auth {{\n  method \"token_file\" {{\n    config = {{\n      token_file_path = \"/vault/token\"\n    }}\n  }}\n}}\n{config_rest}"
+    );
+    std::fs::write(input.join("config.hcl"), config).expect("agent config");
+    std::fs::write(dir.path().join("token"), token).expect("token file");
+    // The mount point must exist; everything below it lives on the tmpfs.
+    std::fs::create_dir_all("/vault").expect("/vault mount point (needs root)");
+    let script = r#"set -e
+mount -t tmpfs tmpfs /vault
+mkdir -p /vault/configs /vault/secrets
+cp -a "$1"/. /vault/configs/
+cp "$2" /vault/token
+"$3" agent -config=/vault/configs/config.hcl -exit-after-auth
+cd /vault/secrets
+find . -type f -printf '%P %m\n' > "$4/.listing"
+cp -a . "$4"/
+"#;
+    let mut cmd = tokio::process::Command::new("unshare");
+    cmd.args([
+        "--mount",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        script,
+        "sh",
+    ])
+    .arg(&input)
+    .arg(dir.path().join("token"))
+    .arg(bao_binary())
+    .arg(&output)
+    .env("HOME", dir.path())
+    .stdin(std::process::Stdio::null())
+    .kill_on_drop(true);
+    for (key, _) in std::env::vars_os() {
+        let key_str = key.to_string_lossy();
+        if key_str.starts_with("VAULT_") || key_str.starts_with("BAO_") {
+            cmd.env_remove(&key);
+        }
+    }
+    let run = match tokio::time::timeout(AGENT_TIMEOUT, cmd.output()).await {
+        Ok(run) => run.expect("run bao agent"),
+        Err(_) => {
+            return Err(AgentFailure {
+                code: None,
+                output: format!("timed out after {AGENT_TIMEOUT:?}"),
+            });
+        }
+    };
+    if !run.status.success() {
+        return Err(AgentFailure {
+            code: run.status.code(),
+            output: format!(
+                "{}{}",
+                String::from_utf8_lossy(&run.stderr),
+                String::from_utf8_lossy(&run.stdout)
+            ),
+        });
+    }
+    let listing = std::fs::read_to_string(output.join(".listing")).expect("listing");
+    let mut rendered = BTreeMap::new();
+    for line in listing.lines() {
+        let (path, mode) = line.rsplit_once(' ').expect("path and mode");
+        let bytes = std::fs::read(output.join(path)).expect("rendered file");
+        let mode = u32::from_str_radix(mode, 8).expect("octal mode");
+        rendered.insert(path.to_owned(), (bytes, mode));
+    }
+    Ok(rendered)
+}

@@ -1,5 +1,5 @@
 //! A small stand-in for the Kubernetes API server: TokenReview, GET, list and
-//! watch of Pods, POST and PATCH of Events, with the real API's JSON shapes,
+//! watch of Pods, GET of ConfigMaps, POST and PATCH of Events, with the real API's JSON shapes,
 //! on plain HTTP at 127.0.0.1.
 //!
 //! It runs on its own runtime thread so that it keeps answering while a test's
@@ -46,6 +46,9 @@ pub(crate) enum Mode {
 struct Inner {
     mode: Option<Mode>,
     pods: HashMap<(String, String), Value>,
+    config_maps: HashMap<(String, String), Value>,
+    /// RBAC without `get` on configmaps: every ConfigMap GET is forbidden.
+    config_maps_forbidden: bool,
     events: Vec<Value>,
     revoked_jti: HashSet<String>,
     revoked_pod_uids: HashSet<String>,
@@ -218,6 +221,37 @@ impl KubeApi {
         inner.pod_changed(kind, pod);
         let stored = inner.history.last().expect("just recorded").2.clone();
         inner.pods.insert((ns, name), stored);
+    }
+
+    /// Registers (or replaces) a ConfigMap with `data`, as the API stores it.
+    pub(crate) fn put_config_map(&self, namespace: &str, name: &str, data: &[(&str, &str)]) {
+        let data: serde_json::Map<String, Value> = data
+            .iter()
+            .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
+            .collect();
+        let mut inner = self.state.lock();
+        inner.resource_version += 1;
+        let object = json!({
+            "kind": "ConfigMap",
+            "apiVersion": "v1",
+            "metadata": {
+                "name": name,
+                "namespace": namespace,
+                "uid": new_uid(),
+                "resourceVersion": inner.resource_version.to_string(),
+                "creationTimestamp": "2026-01-01T00:00:00Z",
+            },
+            "data": data,
+        });
+        inner
+            .config_maps
+            .insert((namespace.to_owned(), name.to_owned()), object);
+    }
+
+    /// Answers every ConfigMap GET with 403, as RBAC does for a
+    /// ServiceAccount without `get` on configmaps.
+    pub(crate) fn forbid_config_maps(&self, forbidden: bool) {
+        self.state.lock().config_maps_forbidden = forbidden;
     }
 
     /// Removes a Pod object.
@@ -476,6 +510,9 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
         }
         (&Method::GET, ["api", "v1", "namespaces", ns, "pods", name]) => get_pod(&state, ns, name),
         (&Method::GET, ["api", "v1", "pods"]) => list_or_watch_pods(&state, &query),
+        (&Method::GET, ["api", "v1", "namespaces", ns, "configmaps", name]) => {
+            get_config_map(&state, ns, name)
+        }
         (&Method::POST, ["api", "v1", "namespaces", ns, "events"]) => post_event(&state, ns, &body),
         (&Method::PATCH, ["api", "v1", "namespaces", ns, "events", name]) => {
             patch_event(&state, ns, name, &body)
@@ -571,6 +608,37 @@ fn get_pod(state: &State, ns: &str, name: &str) -> Response<Body> {
                 "NotFound",
                 &format!("pods \"{name}\" not found"),
                 Some(json!({"name": name, "kind": "pods"})),
+            ),
+        ),
+    }
+}
+
+fn get_config_map(state: &State, ns: &str, name: &str) -> Response<Body> {
+    let inner = state.lock();
+    if inner.config_maps_forbidden {
+        // The driver's token is the stand-in's API token for this account.
+        let user = "system:serviceaccount:vault-csi:vault-csi-driver";
+        return respond(
+            StatusCode::FORBIDDEN,
+            &status_object(
+                StatusCode::FORBIDDEN,
+                "Forbidden",
+                &format!(
+                    "configmaps \"{name}\" is forbidden: User \"{user}\" cannot get resource \"configmaps\" in API group \"\" in the namespace \"{ns}\""
+                ),
+                Some(json!({"name": name, "kind": "configmaps"})),
+            ),
+        );
+    }
+    match inner.config_maps.get(&(ns.to_owned(), name.to_owned())) {
+        Some(map) => respond(StatusCode::OK, map),
+        None => respond(
+            StatusCode::NOT_FOUND,
+            &status_object(
+                StatusCode::NOT_FOUND,
+                "NotFound",
+                &format!("configmaps \"{name}\" not found"),
+                Some(json!({"name": name, "kind": "configmaps"})),
             ),
         ),
     }

@@ -586,3 +586,30 @@ fn pointer_token_escapes_tilde_before_slash() {
     assert_eq!(pointer_token("~/"), "~0~1");
     assert_eq!(pointer_token("~1"), "~01");
 }
+
+// ---- agent-configmap ------------------------------------------------------------
+
+#[test]
+fn an_agent_configmap_alone_gets_the_volume_at_the_secret_volume_path() {
+    let object = json!({
+        "metadata": {"name": "web-0", "namespace": "shop", "annotations": annotations(&[
+            ("agent-inject", "true"),
+            ("agent-configmap", "agent-config"),
+            ("secret-volume-path", "/etc/secrets"),
+        ])},
+        "spec": {"containers": [{"name": "web", "image": "web:1"}]},
+    });
+    let (ops, warnings) = patched(&object, &settings());
+    let pod = apply(&object, &ops);
+    assert_eq!(pod["spec"]["volumes"], json!([csi("vault-secrets")]));
+    assert_eq!(
+        pod["spec"]["containers"][0]["volumeMounts"],
+        json!([mount("vault-secrets", "/etc/secrets")])
+    );
+    // Admission does not read ConfigMaps: it says the mount will.
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains("vault.hashicorp.com/agent-configmap: the agent config in this ConfigMap is read when the volume is mounted"),
+        "{warnings:?}"
+    );
+}
