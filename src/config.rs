@@ -39,6 +39,16 @@ pub struct ServeArgs {
     #[arg(long, env = "TMPFS_SIZE", default_value = "8Mi")]
     pub tmpfs_size: String,
 
+    /// Bytes of secret files the node may hold in all its volumes together
+    /// (they are charged to this container's memory). `auto`: the
+    /// container's memory limit less --memory-headroom, no budget without a limit.
+    #[arg(long, env = "TMPFS_BUDGET", default_value = "auto")]
+    pub tmpfs_budget: String,
+
+    /// Memory kept for the driver itself when the budget is `auto`.
+    #[arg(long, env = "MEMORY_HEADROOM", default_value = "64Mi")]
+    pub memory_headroom: String,
+
     /// Log format: `text` for people, `json` for log collectors. Verbosity comes from RUST_LOG.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -153,6 +163,8 @@ pub struct NodeConfig {
     pub tmpfs_size_bytes: u64,
     /// Token audience to log in with.
     pub audience: String,
+    /// Bytes of secret files the node may hold; `None`: no limit.
+    pub tmpfs_budget: Option<u64>,
 }
 
 /// A flag whose value cannot be used.
@@ -201,7 +213,23 @@ impl ServeArgs {
                 flag: "tmpfs-size",
                 problem,
             })?;
+        let headroom =
+            quantity::parse_bytes(&self.memory_headroom).map_err(|problem| ConfigError {
+                flag: "memory-headroom",
+                problem,
+            })?;
+        let tmpfs_budget = match self.tmpfs_budget.trim() {
+            "auto" => crate::volume::budget::default_budget(
+                crate::volume::budget::cgroup_memory_limit(std::path::Path::new("/sys/fs/cgroup")),
+                headroom,
+            ),
+            bytes => Some(quantity::parse_bytes(bytes).map_err(|problem| ConfigError {
+                flag: "tmpfs-budget",
+                problem: format!("{problem} (or auto)"),
+            })?),
+        };
         Ok(NodeConfig {
+            tmpfs_budget,
             socket_path,
             driver_name: self.driver_name.clone(),
             node_id: self.node_id.clone(),
@@ -239,6 +267,8 @@ mod tests {
             node_id: "node-1".into(),
             kubelet_dir: "/var/lib/kubelet".into(),
             tmpfs_size: "8Mi".into(),
+            tmpfs_budget: "auto".into(),
+            memory_headroom: "64Mi".into(),
             log_format: LogFormat::Text,
             state_dir: "/run/vault-csi-driver".into(),
             metrics_addr: "0.0.0.0:9810".into(),

@@ -27,6 +27,9 @@ pub enum Error {
     /// A service the call needs could not be reached or refused; kubelet retries.
     #[error("{0}")]
     Unavailable(String),
+    /// The node's budget for secret files would be exceeded.
+    #[error("{0}")]
+    ResourceExhausted(#[from] crate::volume::budget::Exhausted),
     /// Another operation on the same volume is in flight; kubelet retries.
     #[error("an operation on volume {0:?} is already in progress")]
     Aborted(String),
@@ -85,6 +88,7 @@ impl Error {
                 _ => tonic::Code::Internal,
             },
             Error::Aborted(_) => tonic::Code::Aborted,
+            Error::ResourceExhausted(_) => tonic::Code::ResourceExhausted,
             Error::Mount { .. } | Error::Io { .. } | Error::Internal(_) => tonic::Code::Internal,
         }
     }
@@ -106,6 +110,7 @@ impl Error {
                 _ => "kubernetes",
             },
             Error::Aborted(_) => "aborted",
+            Error::ResourceExhausted(_) => "resource_exhausted",
             Error::Mount { .. } => "mount",
             Error::Io { .. } => "io",
             Error::Internal(_) => "internal",

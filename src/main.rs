@@ -15,6 +15,7 @@ use vault_csi_driver::publish::{PublishSettings, Publisher};
 use vault_csi_driver::refresh::Refresher;
 use vault_csi_driver::state::StateDir;
 use vault_csi_driver::vault::VaultClient;
+use vault_csi_driver::volume::budget::Budget;
 use vault_csi_driver::webhook::WebhookArgs;
 
 /// Kubernetes CSI node driver serving Vault/OpenBao secrets as files on tmpfs.
@@ -134,11 +135,25 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         tokio::spawn(pods.clone().follow(kube.clone(), config.node_id.clone()));
     }
     let content = ContentBuilder::new(vault, &args.vault.vault_allowed_addrs);
-    let refresher = Refresher::new(content.clone(), kube.clone(), &config.audience);
+    let budget = Arc::new(Budget::new(config.tmpfs_budget));
+    match config.tmpfs_budget {
+        Some(bytes) => tracing::info!(bytes, "budget for secret files in tmpfs"),
+        None => tracing::warn!(
+            "no memory limit and no --tmpfs-budget: secret files in tmpfs are not bounded"
+        ),
+    }
+    let refresher = Refresher::new(
+        content.clone(),
+        kube.clone(),
+        &config.audience,
+        Arc::clone(&budget),
+    );
     tokio::spawn(refresher.clone().run());
     let view = refresher.clone();
+    let held = Arc::clone(&budget);
     vault_csi_driver::metrics::global().before_scrape(move |metrics| {
         metrics.show_node(&view.node_view());
+        metrics.show_budget(&held);
     });
     let state = StateDir::open(&args.state_dir).context("state directory")?;
     let publisher = Arc::new(Publisher::new(
@@ -148,6 +163,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         content,
         refresher,
         state,
+        Arc::clone(&budget),
     )?);
     // Kubelet's first calls after a restart find their Pods listed already;
     // an API server that does not answer only delays serving a little.

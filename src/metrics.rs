@@ -112,6 +112,10 @@ pub struct Metrics {
     pub shortest_lease_ttl: OptionalGauge,
     /// How long one volume's refresh took, seconds.
     pub refresh_seconds: Histogram,
+    /// Bytes of secret files the node's volumes hold.
+    pub tmpfs_bytes: Gauge,
+    /// The node's budget for them (no sample without one).
+    pub tmpfs_budget: OptionalGauge,
     /// Called before each scrape to bring the gauges above up to date.
     before_scrape: OnceLock<Box<ScrapeHook>>,
 }
@@ -137,6 +141,8 @@ impl Metrics {
             shortest_token_ttl: Family::default(),
             shortest_lease_ttl: Family::default(),
             refresh_seconds: latency_histogram(),
+            tmpfs_bytes: Gauge::default(),
+            tmpfs_budget: Family::default(),
             before_scrape: OnceLock::new(),
             registry: Registry::default(),
         };
@@ -221,6 +227,16 @@ impl Metrics {
             "How long one volume's refresh took",
             metrics.refresh_seconds.clone(),
         );
+        registry.register(
+            "tmpfs_bytes",
+            "Bytes of secret files the node's volumes hold in tmpfs (charged to the driver's memory)",
+            metrics.tmpfs_bytes.clone(),
+        );
+        registry.register(
+            "tmpfs_budget_bytes",
+            "The node's budget for those bytes (no sample without one)",
+            metrics.tmpfs_budget.clone(),
+        );
         let build: Family<BuildLabels, Gauge> = Family::default();
         build
             .get_or_create(&BuildLabels {
@@ -257,6 +273,13 @@ impl Metrics {
             &self.shortest_lease_ttl,
             view.shortest_lease_ttl.map(|d| d.as_secs_f64()),
         );
+    }
+
+    /// Brings the tmpfs gauges up to date.
+    pub fn show_budget(&self, budget: &crate::volume::budget::Budget) {
+        self.tmpfs_bytes
+            .set(i64::try_from(budget.in_use()).unwrap_or(i64::MAX));
+        set_optional(&self.tmpfs_budget, budget.limit().map(|b| b as f64));
     }
 
     /// Every metric in `format`.

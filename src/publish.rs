@@ -28,6 +28,7 @@ use crate::pod_cache::PodCache;
 use crate::refresh::{Condition, NewVolume, Refresher};
 use crate::state::{StateDir, VolumeRecord};
 use crate::vault::ErrorKind;
+use crate::volume::budget::{self, Budget};
 use crate::volume::{self, writer};
 use consul_funcs::pod_env;
 
@@ -54,6 +55,8 @@ pub struct Publisher {
     content: ContentBuilder,
     refresher: Refresher,
     state: StateDir,
+    /// Bytes of secret files the node may hold.
+    budget: Arc<Budget>,
     /// Volumes found mounted at start, waiting for a republish with a token.
     dormant: Mutex<HashMap<String, VolumeRecord>>,
 }
@@ -68,10 +71,16 @@ impl Publisher {
         content: ContentBuilder,
         refresher: Refresher,
         state: StateDir,
+        budget: Arc<Budget>,
     ) -> Result<Self> {
         let mut dormant = HashMap::new();
         for record in state.load()? {
             if volume::is_mounted(&record.target)? {
+                // Its files stay charged to this container: count them.
+                budget.record(
+                    &record.volume_id,
+                    budget::tmpfs_bytes(&record.target).unwrap_or(0),
+                );
                 tracing::info!(volume = %record.volume_id, target = %record.target.display(), "found a volume from before the restart");
                 dormant.insert(record.volume_id.clone(), record);
             } else {
@@ -86,6 +95,7 @@ impl Publisher {
             content,
             refresher,
             state,
+            budget,
             dormant: Mutex::new(dormant),
         })
     }
@@ -138,6 +148,7 @@ impl Publisher {
     pub async fn forget(&self, volume_id: &str) -> Result<()> {
         self.refresher.remove(volume_id).await;
         lock(&self.dormant).remove(volume_id);
+        self.budget.forget(volume_id);
         self.state.remove(volume_id)
     }
 
@@ -200,8 +211,17 @@ impl Publisher {
         let ownership = recipe.ownership();
         let state = self.state.clone();
         let record = VolumeRecord::new(volume_id, target, &context.pod);
+        let budget = Arc::clone(&self.budget);
         let outcome = tokio::task::spawn_blocking(move || {
-            write_volume(&root, mounted_now, &files, &ownership, &state, &record)
+            write_volume(
+                &root,
+                mounted_now,
+                &files,
+                &ownership,
+                &state,
+                &record,
+                &budget,
+            )
         })
         .await
         .map_err(|e| Error::Internal(format!("write task failed: {e}")))??;
@@ -384,10 +404,18 @@ fn write_volume(
     ownership: &inject::Ownership,
     state: &StateDir,
     record: &VolumeRecord,
+    budget: &Budget,
 ) -> Result<writer::WriteOutcome> {
     let written = writer::set_root(root, ownership.root)
-        .and_then(|()| writer::write_generation(root, files, ownership))
+        .and_then(|()| {
+            writer::write_generation_within(root, files, ownership, |incoming| {
+                Ok(budget.admit(incoming)?)
+            })
+        })
         .and_then(|outcome| state.save(record).map(|()| outcome));
+    if written.is_ok() {
+        budget.record(&record.volume_id, budget::tmpfs_bytes(root).unwrap_or(0));
+    }
     if written.is_err()
         && mounted_now
         && let Err(cleanup) = volume::teardown(root)

@@ -38,6 +38,7 @@ use crate::inject::Plan;
 use crate::kube::{KubeClient, PodEvent};
 use crate::pod::{ObjectMeta, Pod};
 use crate::vault::{Target, VaultToken};
+use crate::volume::budget::{self, Budget};
 use crate::volume::{self, writer};
 use consul_funcs::SecretRequest;
 use gotemplate::Value;
@@ -134,6 +135,8 @@ pub struct NewVolume {
 }
 
 struct Inner {
+    /// Bytes of secret files the node may hold.
+    budget: Arc<Budget>,
     content: ContentBuilder,
     events: EventRecorder,
     audience: String,
@@ -158,9 +161,15 @@ impl std::fmt::Debug for Refresher {
 
 impl Refresher {
     /// A refresher; call [`Refresher::run`] on a task to start the loop.
-    pub fn new(content: ContentBuilder, kube: KubeClient, audience: &str) -> Self {
+    pub fn new(
+        content: ContentBuilder,
+        kube: KubeClient,
+        audience: &str,
+        budget: Arc<Budget>,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
+                budget,
                 content,
                 events: EventRecorder::new(kube),
                 audience: audience.to_string(),
@@ -681,8 +690,16 @@ impl Refresher {
         }
         let root = entry.target.clone();
         let ownership = state.recipe.ownership();
+        let budget = Arc::clone(&self.inner.budget);
+        let id = entry.id.clone();
         let outcome = tokio::task::spawn_blocking(move || {
-            writer::write_generation(&root, &files, &ownership)
+            let outcome = writer::write_generation_within(&root, &files, &ownership, |incoming| {
+                Ok(budget.admit(incoming)?)
+            })?;
+            if matches!(outcome, writer::WriteOutcome::Switched { .. }) {
+                budget.record(&id, budget::tmpfs_bytes(&root).unwrap_or(0));
+            }
+            Ok::<_, Error>(outcome)
         })
         .await
         .map_err(|e| Error::Internal(format!("write task failed: {e}")))??;

@@ -76,6 +76,24 @@ pub fn write_generation(
     files: &[FileContent],
     ownership: &Ownership,
 ) -> Result<WriteOutcome> {
+    write_generation_within(root, files, ownership, |_| Ok(()))
+}
+
+/// tmpfs hands out whole pages: what a file of `len` bytes takes.
+fn pages(len: usize) -> u64 {
+    const PAGE: u64 = 4096;
+    (len as u64).div_ceil(PAGE).max(1) * PAGE
+}
+
+/// [`write_generation`] that asks `admit` first whether the bytes a new
+/// generation adds (its changed files; unchanged ones are hard links) may
+/// be written. Nothing is asked, or written, when nothing changed.
+pub fn write_generation_within(
+    root: &Path,
+    files: &[FileContent],
+    ownership: &Ownership,
+    admit: impl FnOnce(u64) -> Result<()>,
+) -> Result<WriteOutcome> {
     let mut by_path = BTreeMap::new();
     for file in files {
         check_relative(&file.path)?;
@@ -104,6 +122,13 @@ pub fn write_generation(
     if changed.is_empty() && same_set {
         return Ok(WriteOutcome::Unchanged);
     }
+    let incoming: u64 = changed
+        .iter()
+        .filter_map(|path| by_path.get(path))
+        .map(|file| pages(file.bytes.len()))
+        .sum::<u64>()
+        + pages(1);
+    admit(incoming)?;
 
     let version = current.as_deref().map_or(0, read_version) + 1;
     let generation = new_generation_name();
