@@ -3,6 +3,7 @@
 //! `vault.hashicorp.com/*` annotations.
 #![forbid(unsafe_code)]
 
+pub mod check;
 pub mod config;
 pub mod content;
 pub mod csi;

@@ -26,6 +26,7 @@ pub(super) const PRE_POPULATE_ONLY: &str = "vault.hashicorp.com/agent-pre-popula
 pub(super) const RUN_AS_USER: &str = "vault.hashicorp.com/agent-run-as-user";
 pub(super) const RUN_AS_GROUP: &str = "vault.hashicorp.com/agent-run-as-group";
 pub(super) const RUN_AS_SAME_USER: &str = "vault.hashicorp.com/agent-run-as-same-user";
+pub(super) const SET_SECURITY_CONTEXT: &str = "vault.hashicorp.com/agent-set-security-context";
 pub(super) const REVOKE_ON_SHUTDOWN: &str = "vault.hashicorp.com/agent-revoke-on-shutdown";
 pub(super) const STATIC_SECRET_RENDER_INTERVAL: &str =
     "vault.hashicorp.com/template-static-secret-render-interval";

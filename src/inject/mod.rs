@@ -8,10 +8,13 @@
 //! otherwise (e.g. `auth/jwt` as the default jwt mount).
 
 mod annotations;
+pub mod catalog;
+mod cluster;
 mod error;
 mod keys;
 mod path;
 mod plan;
+pub mod prefix;
 mod settings;
 mod value;
 mod warning;
@@ -23,6 +26,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
+pub use cluster::*;
 pub use error::{Echo, ErrorKind, NotInjectedReason, PlanError};
 pub use path::{PathProblem, RelPath};
 pub use plan::{global_secret_volume_path, plan, secret_volume_paths, selected};
@@ -51,6 +55,9 @@ pub struct Plan {
     pub options: Options,
     /// Annotations accepted but not (fully) honoured; post each as a Warning event.
     pub warnings: Vec<PlanWarning>,
+    /// Annotations that only shape the injector's agent containers, and
+    /// unknown keys: shown at admission and by `render`, not posted as events.
+    pub notices: Vec<PlanWarning>,
 }
 
 /// The Vault login of a Pod (the node adds address, audience and the Pod's
@@ -266,6 +273,9 @@ pub struct Options {
     pub run_as_user: u32,
     /// Group of the rendered files.
     pub run_as_group: u32,
+    /// `set-security-context`: whether the injector's agent would run as
+    /// `run_as_user`:`run_as_group` rather than as the Pod's user.
+    pub set_security_context: bool,
     /// Revoke the token (and its leases) at unpublish.
     pub revoke_on_shutdown: bool,
     /// Base interval for re-rendering secrets without a lease.
@@ -291,6 +301,7 @@ impl Default for Options {
             pre_populate_only: false,
             run_as_user: 100,
             run_as_group: 1000,
+            set_security_context: true,
             revoke_on_shutdown: false,
             static_secret_render_interval: Duration::from_secs(300),
             lease_renewal_threshold: 0.9,
@@ -321,6 +332,31 @@ pub struct Defaults {
     /// This driver's name: only CSI volumes of this driver count as its
     /// volumes. `None` counts every CSI volume.
     pub driver_name: Option<String>,
+    /// The cluster settings; those with a field of their own above are
+    /// already in it (see [`Defaults::new`]).
+    pub cluster: ClusterDefaults,
+}
+
+impl Defaults {
+    /// The defaults for this driver's volumes under `cluster`'s settings:
+    /// its auth path for both methods, default template and owner in place
+    /// of the built-in ones.
+    pub fn new(driver_name: Option<String>, cluster: ClusterDefaults) -> Defaults {
+        let builtin = Defaults::default();
+        Defaults {
+            auth_type: builtin.auth_type,
+            kubernetes_auth_path: cluster
+                .auth_path
+                .clone()
+                .unwrap_or(builtin.kubernetes_auth_path),
+            jwt_auth_path: cluster.auth_path.clone().unwrap_or(builtin.jwt_auth_path),
+            default_format: cluster.default_format.unwrap_or(builtin.default_format),
+            run_as_user: cluster.run_as_user.unwrap_or(builtin.run_as_user),
+            run_as_group: cluster.run_as_group.unwrap_or(builtin.run_as_group),
+            driver_name,
+            cluster,
+        }
+    }
 }
 
 impl Default for Defaults {
@@ -335,6 +371,7 @@ impl Default for Defaults {
             run_as_user: 100,
             run_as_group: 1000,
             driver_name: None,
+            cluster: ClusterDefaults::default(),
         }
     }
 }

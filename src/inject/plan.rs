@@ -3,9 +3,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::annotations::{Annotations, invalid};
+use super::catalog::{self, Answer, When};
 use super::error::{Echo, NotInjectedReason, PlanError};
 use super::keys::{self, per_name};
 use super::path::{self, RelPath};
+use super::prefix::VAULT_PREFIX;
 use super::settings::{identity, options};
 use super::value;
 use super::warning::{PlanWarning, WarningKind};
@@ -26,20 +28,35 @@ use crate::pod::Pod;
 /// ask for injection; otherwise an error naming the annotation or volume at
 /// fault.
 pub fn plan(pod: &Pod, volume_name: &str, defaults: &Defaults) -> Result<Plan, PlanError> {
-    let ann = Annotations(&pod.metadata.annotations);
-    match ann.bool(keys::INJECT)? {
+    let (ann, conflict) = Annotations::checked(&pod.metadata.annotations);
+    // Messages name each key as the Pod spells it.
+    let rename = |e: PlanError| e.renamed(|k| ann.name(k));
+    let not_injected = |reason| PlanError::NotInjected {
+        reason,
+        key: keys::INJECT.to_owned(),
+    };
+    match ann.bool(keys::INJECT).map_err(rename)? {
         Some(true) => {}
-        Some(false) => {
-            return Err(PlanError::NotInjected {
-                reason: NotInjectedReason::Disabled,
-            });
-        }
-        None => {
-            return Err(PlanError::NotInjected {
-                reason: NotInjectedReason::Missing,
-            });
-        }
+        Some(false) => return Err(rename(not_injected(NotInjectedReason::Disabled))),
+        None => return Err(rename(not_injected(NotInjectedReason::Missing))),
     }
+    if let Some(conflict) = conflict {
+        return Err(conflict);
+    }
+    let mut plan = selected_plan(pod, &ann, volume_name, defaults).map_err(rename)?;
+    for w in plan.warnings.iter_mut().chain(plan.notices.iter_mut()) {
+        w.annotation = ann.name(&w.annotation);
+    }
+    Ok(plan)
+}
+
+/// [`plan`] for a Pod that selects injection, with canonical key names.
+fn selected_plan(
+    pod: &Pod,
+    ann: &Annotations<'_>,
+    volume_name: &str,
+    defaults: &Defaults,
+) -> Result<Plan, PlanError> {
     let mounts = driver_mounts(pod, defaults);
     if !mounts.contains_key(volume_name) {
         return Err(PlanError::VolumeNotInPod {
@@ -47,8 +64,8 @@ pub fn plan(pod: &Pod, volume_name: &str, defaults: &Defaults) -> Result<Plan, P
         });
     }
 
-    let identity = identity(&ann, defaults)?;
-    let options = options(&ann, pod, defaults)?;
+    let identity = identity(ann, defaults)?;
+    let options = options(ann, pod, defaults)?;
     let format = match ann.scalar(keys::DEFAULT_TEMPLATE) {
         None => defaults.default_format,
         Some(v) => match v.to_ascii_lowercase().as_str() {
@@ -69,10 +86,10 @@ pub fn plan(pod: &Pod, volume_name: &str, defaults: &Defaults) -> Result<Plan, P
             .unwrap_or(DEFAULT_SECRET_VOLUME_PATH),
     );
 
-    let names = secret_names(&ann)?;
+    let names = secret_names(ann)?;
     let mut entries = Vec::with_capacity(names.len());
     for (raw, defining_key) in &names {
-        entries.push(entry(&ann, raw, defining_key, format, &global_path)?);
+        entries.push(entry(ann, raw, defining_key, format, &global_path)?);
     }
 
     // One path in use: the volume holds everything. Several: the volume holds
@@ -89,7 +106,8 @@ pub fn plan(pod: &Pod, volume_name: &str, defaults: &Defaults) -> Result<Plan, P
     };
     let here = |p: &str| this_mount.as_deref().is_none_or(|m| m == p);
 
-    let mut warnings = pod_warnings(&ann, &names);
+    let mut warnings = pod_warnings(ann, &names);
+    let notices = notices(ann, &warnings);
     if this_mount.is_some() {
         warnings.extend(placement_warnings(
             &entries,
@@ -119,6 +137,7 @@ pub fn plan(pod: &Pod, volume_name: &str, defaults: &Defaults) -> Result<Plan, P
         token_file,
         options,
         warnings,
+        notices,
     })
 }
 
@@ -173,7 +192,7 @@ fn mount_path_of(
 /// Raw NAMEs defined by the Pod, each with the first key that defines it.
 /// A key matches the first defining prefix that fits, as in the injector, so
 /// `agent-inject-template-file-x` defines `x`, not `file-x`.
-fn secret_names<'a>(ann: &Annotations<'a>) -> Result<BTreeMap<&'a str, &'a str>, PlanError> {
+fn secret_names<'s>(ann: &'s Annotations<'_>) -> Result<BTreeMap<&'s str, &'s str>, PlanError> {
     let mut names = BTreeMap::new();
     for (key, _) in ann.present() {
         let Some(raw) = keys::DEFINING.iter().find_map(|p| key.strip_prefix(p)) else {
@@ -398,6 +417,41 @@ fn pod_warnings(ann: &Annotations<'_>, names: &BTreeMap<&str, &str>) -> Vec<Plan
     warnings
 }
 
+/// Keys the driver ignores without a Warning event, for admission and
+/// `render`: those of the agent containers, those not served that nothing in
+/// `warned` covers, and keys the injector does not know.
+fn notices(ann: &Annotations<'_>, warned: &[PlanWarning]) -> Vec<PlanWarning> {
+    let mut notices = Vec::new();
+    for (key, value) in ann.present() {
+        if warned.iter().any(|w| w.annotation == key) {
+            continue;
+        }
+        let suffix = key.strip_prefix(VAULT_PREFIX).unwrap_or(key);
+        let kind = match catalog::lookup(suffix) {
+            None => WarningKind::UnknownAnnotation,
+            Some(entry) => match entry.answer {
+                Answer::Served => continue,
+                // Its NAME's volume warns about it, with the file's context.
+                Answer::Differs { .. } if entry.key == COMMAND_KEY => continue,
+                Answer::Differs { why, when } if when.matches(value) => {
+                    WarningKind::NotServed { why }
+                }
+                // Asking for what the driver does anyway, e.g. checking certificates.
+                Answer::Differs {
+                    when: When::NotFalse,
+                    ..
+                } => continue,
+                Answer::Differs { .. } | Answer::AgentOnly => WarningKind::AgentContainerOnly,
+            },
+        };
+        notices.push(PlanWarning::new(key, kind));
+    }
+    notices
+}
+
+/// The catalog's spelling of `agent-inject-command-NAME`.
+const COMMAND_KEY: &str = "agent-inject-command-NAME";
+
 /// With several paths in use, paths that no volume of this driver is mounted at.
 fn placement_warnings(
     entries: &[Entry],
@@ -462,15 +516,19 @@ fn check_conflicts(files: &[PlacedFile], token_file: bool) -> Result<(), PlanErr
 ///
 /// [`PlanError::InvalidBool`] when `agent-inject` is not a boolean.
 pub fn selected(annotations: &BTreeMap<String, String>) -> Result<bool, PlanError> {
-    Ok(Annotations(annotations)
-        .bool(keys::INJECT)?
+    // A key set under both prefixes is reported by planning, not here: a Pod
+    // that does not select injection is no business of the driver.
+    let ann = Annotations::lenient(annotations);
+    Ok(ann
+        .bool(keys::INJECT)
+        .map_err(|e| e.renamed(|k| ann.name(k)))?
         .unwrap_or(false))
 }
 
 /// The global `secret-volume-path`, cleaned, or [`DEFAULT_SECRET_VOLUME_PATH`].
 pub fn global_secret_volume_path(annotations: &BTreeMap<String, String>) -> String {
     path::clean(
-        Annotations(annotations)
+        Annotations::lenient(annotations)
             .scalar(keys::SECRET_VOLUME_PATH)
             .unwrap_or(DEFAULT_SECRET_VOLUME_PATH),
     )
@@ -487,18 +545,21 @@ pub fn global_secret_volume_path(annotations: &BTreeMap<String, String>) -> Stri
 pub fn secret_volume_paths(
     annotations: &BTreeMap<String, String>,
 ) -> Result<BTreeSet<String>, PlanError> {
-    let ann = Annotations(annotations);
+    let ann = Annotations::new(annotations)?;
     let global_path = global_secret_volume_path(annotations);
-    let mut paths = BTreeSet::new();
-    for (raw, defining_key) in secret_names(&ann)? {
-        // The default format only shapes the template text, not where it goes.
-        let e = entry(&ann, raw, defining_key, DefaultFormat::Map, &global_path)?;
-        if e.file.is_some() {
-            paths.insert(e.mount_path);
+    let paths = || {
+        let mut paths = BTreeSet::new();
+        for (raw, defining_key) in secret_names(&ann)? {
+            // The default format only shapes the template text, not where it goes.
+            let e = entry(&ann, raw, defining_key, DefaultFormat::Map, &global_path)?;
+            if e.file.is_some() {
+                paths.insert(e.mount_path);
+            }
         }
-    }
-    if ann.bool(keys::INJECT_TOKEN)?.unwrap_or(false) {
-        paths.insert(global_path);
-    }
-    Ok(paths)
+        if ann.bool(keys::INJECT_TOKEN)?.unwrap_or(false) {
+            paths.insert(global_path.clone());
+        }
+        Ok(paths)
+    };
+    paths().map_err(|e: PlanError| e.renamed(|k| ann.name(k)))
 }
