@@ -275,6 +275,57 @@ mod tests {
         assert_eq!(before, keys.len());
     }
 
+    /// The rows of the table under `## Every key` in docs/annotations.md:
+    /// each key with its answer.
+    fn documented() -> Vec<(&'static str, &'static str)> {
+        let doc = include_str!("../../docs/annotations.md");
+        let section = doc
+            .split("\n## Every key\n")
+            .nth(1)
+            .expect("docs/annotations.md has a section `## Every key`");
+        let section = section.split("\n## ").next().unwrap_or(section);
+        section
+            .lines()
+            .filter_map(|line| line.strip_prefix("| `"))
+            .filter_map(|rest| rest.split_once("` | "))
+            .map(|(key, answer)| (key, answer.trim_end_matches(" |")))
+            .collect()
+    }
+
+    #[test]
+    fn the_docs_list_exactly_the_keys_of_the_catalog() {
+        let listed: std::collections::BTreeSet<&str> =
+            documented().iter().map(|(k, _)| *k).collect();
+        let known: std::collections::BTreeSet<&str> = KEYS.iter().map(|k| k.key).collect();
+        assert_eq!(
+            listed.difference(&known).collect::<Vec<_>>(),
+            Vec::<&&str>::new(),
+            "documented, unknown to the code"
+        );
+        assert_eq!(
+            known.difference(&listed).collect::<Vec<_>>(),
+            Vec::<&&str>::new(),
+            "known to the code, not documented"
+        );
+        assert_eq!(documented().len(), KEYS.len(), "each key once");
+    }
+
+    #[test]
+    fn the_docs_give_each_key_the_answer_of_the_catalog() {
+        for (key, answer) in documented() {
+            let entry = lookup(key).unwrap_or_else(|| panic!("{key}"));
+            let agrees = match entry.answer {
+                Answer::Served => answer.starts_with("served"),
+                Answer::AgentOnly => answer.starts_with("ignored, notice: agent containers only"),
+                Answer::Differs { .. } => {
+                    answer.starts_with("ignored, ")
+                        && !answer.starts_with("ignored, notice: agent containers only")
+                }
+            };
+            assert!(agrees, "{key}: docs say {answer:?}, the code {:?}", entry.answer);
+        }
+    }
+
     #[test]
     fn which_values_matter() {
         assert!(When::True.matches("true") && !When::True.matches("false"));
