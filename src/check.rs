@@ -154,7 +154,8 @@ pub fn classify(pod: &Pod, settings: &CheckSettings) -> Verdict {
             Err(e) => return Verdict::Refused(e.to_string()),
         };
         if let Some(address) = &plan.identity.service
-            && let Some(problem) = service_problem(address, settings)
+            && let Some(problem) =
+                service_problem(&plan.identity.service_annotation, address, settings)
         {
             match problem {
                 ServiceProblem::NotAllowed(message) => return Verdict::Refused(message),
@@ -208,7 +209,7 @@ enum ServiceProblem {
 }
 
 /// What the driver will say of a Pod's `service` address.
-fn service_problem(address: &str, settings: &CheckSettings) -> Option<ServiceProblem> {
+fn service_problem(key: &str, address: &str, settings: &CheckSettings) -> Option<ServiceProblem> {
     let wanted = normalise_addr(address);
     let node = settings
         .vault_addr
@@ -216,7 +217,7 @@ fn service_problem(address: &str, settings: &CheckSettings) -> Option<ServicePro
         .or(settings.cluster.vault_addr.as_deref());
     let Some(node) = node else {
         return Some(ServiceProblem::Unknown(format!(
-            "service {address:?}: the driver uses it only when it is the node's Vault or in --vault-allowed-addrs; give --vault-addr (or AGENT_INJECT_VAULT_ADDR) and --vault-allowed-addrs to check it"
+            "annotation {key}: {address:?} is used only when it is the nodes' Vault or in --vault-allowed-addrs; give --vault-addr (or AGENT_INJECT_VAULT_ADDR) and --vault-allowed-addrs to check it"
         )));
     };
     let allowed = normalise_addr(node) == wanted
@@ -226,7 +227,7 @@ fn service_problem(address: &str, settings: &CheckSettings) -> Option<ServicePro
             .any(|a| normalise_addr(a) == wanted);
     (!allowed).then(|| {
         ServiceProblem::NotAllowed(format!(
-            "service {address:?} is not an allowed Vault address on the nodes (--vault-allowed-addrs)"
+            "annotation {key}: {address:?} is not an allowed Vault address on this node (--vault-allowed-addrs)"
         ))
     })
 }

@@ -322,7 +322,11 @@ mod tests {
                         && !answer.starts_with("ignored, notice: agent containers only")
                 }
             };
-            assert!(agrees, "{key}: docs say {answer:?}, the code {:?}", entry.answer);
+            assert!(
+                agrees,
+                "{key}: docs say {answer:?}, the code {:?}",
+                entry.answer
+            );
         }
     }
 

@@ -74,6 +74,8 @@ pub struct Identity {
     pub namespace: Option<String>,
     /// Vault address requested by the Pod; honoured only if the node allows it.
     pub service: Option<String>,
+    /// The `service` annotation as the Pod spells it, for messages.
+    pub service_annotation: String,
 }
 
 /// Supported Vault auth methods.

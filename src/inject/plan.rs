@@ -47,6 +47,9 @@ pub fn plan(pod: &Pod, volume_name: &str, defaults: &Defaults) -> Result<Plan, P
     for w in plan.warnings.iter_mut().chain(plan.notices.iter_mut()) {
         w.annotation = ann.name(&w.annotation);
     }
+    for f in &mut plan.files {
+        f.annotation = ann.name(&f.annotation);
+    }
     Ok(plan)
 }
 

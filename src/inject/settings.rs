@@ -71,6 +71,7 @@ pub(super) fn identity(ann: &Annotations<'_>, defaults: &Defaults) -> Result<Ide
         role,
         namespace,
         service: ann.scalar(keys::SERVICE).map(str::to_owned),
+        service_annotation: ann.name(keys::SERVICE),
     })
 }
 

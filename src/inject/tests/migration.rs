@@ -30,8 +30,18 @@ fn openbao_keys_plan_like_vault_keys() {
         ("namespace", "team-a"),
         ("agent-run-as-user", "7"),
     ];
-    let bao = plan_for(&bao_pod(&keys), "vault").unwrap();
+    let mut bao = plan_for(&bao_pod(&keys), "vault").unwrap();
     let vault = ok(&keys);
+    assert_eq!(
+        bao.files[0].annotation,
+        "openbao.openbao.org/agent-inject-secret-db"
+    );
+    assert_eq!(
+        bao.identity.service_annotation,
+        "openbao.openbao.org/service"
+    );
+    bao.files[0].annotation = vault.files[0].annotation.clone();
+    bao.identity.service_annotation = vault.identity.service_annotation.clone();
     assert_eq!(bao, vault);
     assert_eq!(bao.identity.auth_path.as_str(), "auth/k8s-prod");
     assert_eq!(only_file(&bao).mode, 0o400);
