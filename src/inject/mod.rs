@@ -1,7 +1,10 @@
 //! Vault Agent Injector annotations -> a typed [`Plan`] for one CSI volume.
 //!
-//! This is the only place that reads `vault.hashicorp.com/*` strings: the rest
-//! of the driver works from the [`Plan`]. Pure: no I/O, no clock, no panics.
+//! This is the only place that reads `vault.hashicorp.com/*` strings (and
+//! OpenBao's `openbao.openbao.org/*` spelling of them, see [`prefix`]): the
+//! rest of the driver works from the [`Plan`]. The injector's cluster-wide
+//! settings ([`ClusterDefaults`]) fill in what a Pod leaves out. Pure: no I/O,
+//! no clock, no panics.
 //!
 //! Semantics follow the injector (defaults, key spellings, per-NAME lookups by
 //! the raw NAME, blank values as absent) except where the driver's SPEC says
