@@ -239,6 +239,24 @@ mod tests {
     }
 
     #[test]
+    fn cluster_settings_are_read_and_a_bad_one_names_its_variable() {
+        let config = parse(&["--agent-inject-default-template", "json"])
+            .validate()
+            .unwrap();
+        assert_eq!(
+            config.cluster.default_format,
+            Some(crate::inject::DefaultFormat::Json)
+        );
+        let e = parse(&["--agent-inject-default-template", "yaml"])
+            .validate()
+            .unwrap_err();
+        assert!(
+            e.to_string().starts_with("AGENT_INJECT_DEFAULT_TEMPLATE"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn tiny_body_limit_names_the_flag() {
         let e = parse(&["--max-request-bytes", "10"])
             .validate()
