@@ -293,7 +293,7 @@ impl fmt::Display for Line {
     }
 }
 
-/// Why the input holds no Pods to check.
+/// Why the input holds no Pods to check, or a setting is wrong.
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
     /// The file cannot be read.
@@ -337,6 +337,9 @@ pub enum InputError {
     /// A setting is wrong.
     #[error(transparent)]
     Setting(#[from] inject::ClusterSettingError),
+    /// `--vault-addr` and `AGENT_INJECT_VAULT_ADDR` disagree.
+    #[error(transparent)]
+    Address(#[from] crate::config::ConfigError),
 }
 
 /// Every Pod in `text`: YAML or JSON, one or more documents, each a Pod or a
@@ -424,6 +427,7 @@ pub fn check_pods(pods: &[Pod], settings: &CheckSettings) -> Vec<Line> {
 pub fn run(args: &CheckArgs) -> Result<Vec<Line>, InputError> {
     use std::io::Read;
     let cluster = args.cluster.validate()?;
+    let vault_addr = crate::config::node_vault_addr(args.vault_addr.as_deref(), &cluster)?;
     let path = args.pods.display().to_string();
     let read_error = |source| InputError::Read {
         path: path.clone(),
@@ -441,7 +445,7 @@ pub fn run(args: &CheckArgs) -> Result<Vec<Line>, InputError> {
     let pods = pods_from_text(&text, &path)?;
     let settings = CheckSettings {
         driver_name: args.driver_name.clone(),
-        vault_addr: args.vault_addr.clone().filter(|a| !a.trim().is_empty()),
+        vault_addr,
         allowed_addrs: args.vault_allowed_addrs.clone(),
         cluster,
     };

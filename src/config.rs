@@ -241,26 +241,10 @@ impl VaultArgs {
     ///
     /// Neither is set, or they differ.
     pub fn address(&self, cluster: &ClusterDefaults) -> Result<String, ConfigError> {
-        let blank_as_none = |v: &Option<String>| v.clone().filter(|a| !a.trim().is_empty());
-        match (blank_as_none(&self.vault_addr), cluster.vault_addr.clone()) {
-            (Some(node), Some(injector))
-                if crate::content::normalise_addr(&node)
-                    != crate::content::normalise_addr(&injector) =>
-            {
-                Err(ConfigError {
-                    flag: "vault-addr",
-                    problem: format!(
-                        "VAULT_ADDR {node:?} and {} {injector:?} differ; both are the Vault of Pods without a service annotation, so set one of them (another Vault a Pod may choose goes in --vault-allowed-addrs)",
-                        inject::ENV_VAULT_ADDR
-                    ),
-                })
-            }
-            (Some(address), _) | (None, Some(address)) => Ok(address),
-            (None, None) => Err(ConfigError {
-                flag: "vault-addr",
-                problem: format!("is not set (set VAULT_ADDR, or {})", inject::ENV_VAULT_ADDR),
-            }),
-        }
+        node_vault_addr(self.vault_addr.as_deref(), cluster)?.ok_or_else(|| ConfigError {
+            flag: "vault-addr",
+            problem: format!("is not set (set VAULT_ADDR, or {})", inject::ENV_VAULT_ADDR),
+        })
     }
 
     /// The Vault client settings these flags describe, for the node's
@@ -278,6 +262,35 @@ impl VaultArgs {
             },
             ..Default::default()
         }
+    }
+}
+
+/// The nodes' Vault address from `--vault-addr` and the injector's
+/// `AGENT_INJECT_VAULT_ADDR` (see [`VaultArgs::address`]); `None` when
+/// neither is set.
+///
+/// # Errors
+///
+/// Both are set and name different addresses.
+pub fn node_vault_addr(
+    vault_addr: Option<&str>,
+    cluster: &ClusterDefaults,
+) -> Result<Option<String>, ConfigError> {
+    let node = vault_addr.filter(|a| !a.trim().is_empty());
+    match (node, cluster.vault_addr.as_deref()) {
+        (Some(node), Some(injector))
+            if crate::content::normalise_addr(node) != crate::content::normalise_addr(injector) =>
+        {
+            Err(ConfigError {
+                flag: "vault-addr",
+                problem: format!(
+                    "VAULT_ADDR {node:?} and {} {injector:?} differ; both are the Vault of Pods without a service annotation, so set one of them (another Vault a Pod may choose goes in --vault-allowed-addrs)",
+                    inject::ENV_VAULT_ADDR
+                ),
+            })
+        }
+        (Some(address), _) | (None, Some(address)) => Ok(Some(address.to_owned())),
+        (None, None) => Ok(None),
     }
 }
 

@@ -277,7 +277,30 @@ fn render_errors_say_each_thing_once() {
         ],
     );
     std::fs::write(dir.path().join("pod.json"), bad_template.to_string()).unwrap();
-    std::fs::write(dir.path().join("token"), "unused").unwrap();
+    let path = kv1_secret(fx, json!({"k": "v"}));
+    let missing_key = pod_json(
+        &pod.id,
+        &[
+            ("agent-inject", "true"),
+            ("role", "r"),
+            (
+                "agent-inject-template-s",
+                &format!("{{{{ with secret \"{path}\" }}}}{{{{ .Data.nope }}}}{{{{ end }}}}"),
+            ),
+            ("error-on-missing-key-s", "true"),
+        ],
+    );
+    std::fs::write(dir.path().join("key.json"), missing_key.to_string()).unwrap();
+    let missing_secret = pod_json(
+        &pod.id,
+        &[
+            ("agent-inject", "true"),
+            ("role", "r"),
+            ("agent-inject-secret-s", &format!("{path}-gone")),
+        ],
+    );
+    std::fs::write(dir.path().join("secret.json"), missing_secret.to_string()).unwrap();
+    std::fs::write(dir.path().join("token"), fx.bao.root_token()).unwrap();
     let args = |pod: &str| {
         vec![
             "--pod".to_owned(),
@@ -297,8 +320,11 @@ fn render_errors_say_each_thing_once() {
         assert!(!output.status.success());
         String::from_utf8_lossy(&output.stderr).into_owned()
     };
+    let gone = format!("{path}-gone");
     for (pod, names) in [
         ("pod.json", "vault.hashicorp.com/agent-inject-template-s"),
+        ("key.json", "vault.hashicorp.com/agent-inject-template-s"),
+        ("secret.json", gone.as_str()),
         ("missing.json", "missing.json"),
     ] {
         let stderr = stderr_of(pod);

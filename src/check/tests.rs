@@ -405,3 +405,22 @@ fn lines_name_each_pod_by_namespace_and_name() {
         ]
     );
 }
+
+#[test]
+fn check_settings_refuse_two_different_node_addresses() {
+    let cluster = ClusterDefaults {
+        vault_addr: Some("https://vault-a:8200".into()),
+        ..ClusterDefaults::default()
+    };
+    assert!(crate::config::node_vault_addr(Some("https://vault-b:8200"), &cluster).is_err());
+    assert_eq!(
+        crate::config::node_vault_addr(None, &cluster)
+            .unwrap()
+            .as_deref(),
+        Some("https://vault-a:8200")
+    );
+    assert_eq!(
+        crate::config::node_vault_addr(None, &ClusterDefaults::default()).unwrap(),
+        None
+    );
+}
