@@ -127,11 +127,14 @@ pub fn classify(pod: &Pod, settings: &CheckSettings) -> Verdict {
             pod.metadata.namespace
         ));
     }
-    let (pod, admission) = match patch::admitted(&without_injector(pod), &settings.driver_name) {
-        Ok(admitted) => admitted,
+    let admission = match patch::admitted(&without_injector(pod), &settings.driver_name) {
+        Ok(admission) => admission,
         Err(e) => return Verdict::Refused(e.to_string()),
     };
-    let mut differs: Vec<String> = admission;
+    let pod = admission.pod;
+    // A container named in agent-inject-containers that does not exist is
+    // skipped by the injector too; a path a container already uses is not.
+    let mut differs: Vec<String> = admission.unmounted;
     let volumes: Vec<&str> = pod
         .spec
         .volumes

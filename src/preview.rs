@@ -70,10 +70,11 @@ pub async fn run(args: &RenderArgs) -> Result<Vec<String>> {
         .vault
         .address(&cluster)
         .map_err(|e| Error::InvalidArgument(e.to_string()))?;
-    let (pod, admission) = patch::admitted(
+    let admission = patch::admitted(
         &crate::check::without_injector(&read_pod(&args.pod)?),
         &args.driver_name,
     )?;
+    let pod = admission.pod;
     let volume = args
         .volume
         .clone()
@@ -82,6 +83,7 @@ pub async fn run(args: &RenderArgs) -> Result<Vec<String>> {
     let defaults = Defaults::new(Some(args.driver_name.clone()), cluster);
     let plan = inject::plan(&pod, &volume, &defaults)?;
     let mut lines: Vec<String> = admission
+        .warnings
         .iter()
         .map(|w| format!("warning: {w}"))
         .chain(

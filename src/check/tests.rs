@@ -424,3 +424,9 @@ fn check_settings_refuse_two_different_node_addresses() {
         None
     );
 }
+
+#[test]
+fn a_container_name_that_does_not_exist_makes_no_difference() {
+    let p = template_pod(&[("agent-inject-containers", "app,gone")]);
+    assert_eq!(classify(&p, &settings()), Verdict::Identical);
+}

@@ -221,6 +221,18 @@ pub fn mutate_with(object: &Value, settings: &Settings, cluster: &ClusterDefault
     }
 }
 
+/// A Pod as the driver will read it once admitted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Admitted {
+    /// The Pod with the volumes and mounts [`mutate`] would add.
+    pub pod: Pod,
+    /// Every warning admission would give about the mounts.
+    pub warnings: Vec<String>,
+    /// Those of `warnings` that mean a container does not get secrets it
+    /// gets from the injector (a path it already mounts something at).
+    pub unmounted: Vec<String>,
+}
+
 /// The Pod as the driver will read it once admitted: with the volumes and
 /// mounts [`mutate`] would add, and the warnings it would give about them.
 /// A Pod that already has a volume of the driver comes back as it is.
@@ -228,25 +240,36 @@ pub fn mutate_with(object: &Value, settings: &Settings, cluster: &ClusterDefault
 /// # Errors
 ///
 /// The error the driver would give for the Pod's secret paths.
-pub fn admitted(pod: &Pod, driver_name: &str) -> Result<(Pod, Vec<String>), PlanError> {
-    let mut warnings = Warnings::default();
+pub fn admitted(pod: &Pod, driver_name: &str) -> Result<Admitted, PlanError> {
     if pod
         .spec
         .volumes
         .iter()
         .any(|v| is_driver_volume(v, driver_name))
     {
-        return Ok((pod.clone(), warnings.0));
+        return Ok(Admitted {
+            pod: pod.clone(),
+            warnings: Vec::new(),
+            unmounted: Vec::new(),
+        });
     }
     let annotations = pod.annotations();
     let paths = ordered_paths(
         inject::secret_volume_paths(annotations)?,
         inject::global_secret_volume_path(annotations),
     );
+    let mut warnings = Warnings::default();
     let targets = targets(pod, &mut warnings);
-    let additions = additions(pod, &paths, &targets, &mut warnings);
-    let patched = with_additions(pod.clone(), &additions, &targets, driver_name);
-    Ok((patched, warnings.0))
+    let mut unmounted = Warnings::default();
+    let additions = additions(pod, &paths, &targets, &mut unmounted);
+    for w in &unmounted.0 {
+        warnings.push(w.clone());
+    }
+    Ok(Admitted {
+        pod: with_additions(pod.clone(), &additions, &targets, driver_name),
+        warnings: warnings.0,
+        unmounted: unmounted.0,
+    })
 }
 
 /// The answer for annotations the driver would refuse.

@@ -707,12 +707,12 @@ fn cluster_settings_apply_at_admission() {
 #[test]
 fn admitted_is_the_pod_the_patch_makes() {
     let object = pod(&[]);
-    let (admitted_pod, warnings) = admitted(&Pod::deserialize(&object).unwrap(), DRIVER).unwrap();
-    assert!(warnings.is_empty());
+    let admission = admitted(&Pod::deserialize(&object).unwrap(), DRIVER).unwrap();
+    assert!(admission.warnings.is_empty());
     let mut doc = after(&object);
     doc["metadata"]["annotations"]
         .as_object_mut()
         .unwrap()
         .remove(STATUS_ANNOTATION);
-    assert_eq!(admitted_pod, Pod::deserialize(&doc).unwrap());
+    assert_eq!(admission.pod, Pod::deserialize(&doc).unwrap());
 }
