@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
+use crate::inject::{self, ClusterDefaults, ClusterSettingError};
 use crate::quantity;
 
 /// Log line format.
@@ -74,14 +75,139 @@ pub struct ServeArgs {
     /// How to reach the Kubernetes API server.
     #[command(flatten)]
     pub kube: crate::kube::KubeArgs,
+
+    /// The injector's cluster-wide settings.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+/// The injector's cluster-wide settings, read from the variables its Helm
+/// chart sets (or the flag of the same name): defaults for Pods that leave
+/// an annotation out. A Pod's annotation wins over them.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Injector settings (AGENT_INJECT_*; a Pod's annotation wins)")]
+pub struct ClusterArgs {
+    /// Vault address of Pods without the `service` annotation; stands in for --vault-addr when that is not set, and must equal it when both are.
+    #[arg(long, env = inject::ENV_VAULT_ADDR, value_name = "URL")]
+    pub agent_inject_vault_addr: Option<String>,
+
+    /// Auth mount of Pods without `auth-path` (either auth type), e.g. auth/k8s-prod.
+    #[arg(long, env = inject::ENV_AUTH_PATH, value_name = "PATH")]
+    pub agent_inject_vault_auth_path: Option<String>,
+
+    /// Vault namespace of Pods without `namespace`.
+    #[arg(long, env = inject::ENV_NAMESPACE, value_name = "NAMESPACE")]
+    pub agent_inject_vault_namespace: Option<String>,
+
+    /// Default template (map or json) of Pods without `agent-inject-default-template`.
+    #[arg(long, env = inject::ENV_DEFAULT_TEMPLATE, value_name = "map|json")]
+    pub agent_inject_default_template: Option<String>,
+
+    /// File owner of Pods without `agent-run-as-user`.
+    #[arg(long, env = inject::ENV_RUN_AS_USER, value_name = "UID")]
+    pub agent_inject_run_as_user: Option<String>,
+
+    /// File group of Pods without `agent-run-as-group`.
+    #[arg(long, env = inject::ENV_RUN_AS_GROUP, value_name = "GID")]
+    pub agent_inject_run_as_group: Option<String>,
+
+    /// `agent-run-as-same-user` of Pods without it.
+    #[arg(long, env = inject::ENV_RUN_AS_SAME_USER, value_name = "BOOL")]
+    pub agent_inject_run_as_same_user: Option<String>,
+
+    /// `agent-set-security-context` of Pods without it.
+    #[arg(long, env = inject::ENV_SET_SECURITY_CONTEXT, value_name = "BOOL")]
+    pub agent_inject_set_security_context: Option<String>,
+
+    /// `template-config-exit-on-retry-failure` of Pods without it.
+    #[arg(long, env = inject::ENV_EXIT_ON_RETRY_FAILURE, value_name = "BOOL")]
+    pub agent_inject_template_config_exit_on_retry_failure: Option<String>,
+
+    /// `template-static-secret-render-interval` of Pods without it.
+    #[arg(long, env = inject::ENV_STATIC_SECRET_RENDER_INTERVAL, value_name = "DURATION")]
+    pub agent_inject_template_static_secret_render_interval: Option<String>,
+
+    /// `auth-min-backoff` of Pods without it.
+    #[arg(long, env = inject::ENV_AUTH_MIN_BACKOFF, value_name = "DURATION")]
+    pub agent_inject_auth_min_backoff: Option<String>,
+
+    /// `auth-max-backoff` of Pods without it.
+    #[arg(long, env = inject::ENV_AUTH_MAX_BACKOFF, value_name = "DURATION")]
+    pub agent_inject_auth_max_backoff: Option<String>,
+
+    /// `agent-revoke-on-shutdown` of Pods without it.
+    #[arg(long, env = inject::ENV_REVOKE_ON_SHUTDOWN, value_name = "BOOL")]
+    pub agent_inject_revoke_on_shutdown: Option<String>,
+}
+
+impl ClusterArgs {
+    /// The settings, typed and checked.
+    ///
+    /// # Errors
+    ///
+    /// The first setting that cannot be used, named by variable and flag.
+    pub fn validate(&self) -> Result<ClusterDefaults, ClusterSettingError> {
+        let defaults = ClusterDefaults::parse(|env| self.raw(env).cloned())?;
+        if let Some(address) = &defaults.vault_addr {
+            crate::vault::Target::new(address).map_err(|e| ClusterSettingError {
+                env: inject::ENV_VAULT_ADDR,
+                problem: e.to_string(),
+            })?;
+        }
+        Ok(defaults)
+    }
+
+    /// The value given for the variable `env`, by flag or environment.
+    fn raw(&self, env: &str) -> Option<&String> {
+        match env {
+            inject::ENV_VAULT_ADDR => self.agent_inject_vault_addr.as_ref(),
+            inject::ENV_AUTH_PATH => self.agent_inject_vault_auth_path.as_ref(),
+            inject::ENV_NAMESPACE => self.agent_inject_vault_namespace.as_ref(),
+            inject::ENV_DEFAULT_TEMPLATE => self.agent_inject_default_template.as_ref(),
+            inject::ENV_RUN_AS_USER => self.agent_inject_run_as_user.as_ref(),
+            inject::ENV_RUN_AS_GROUP => self.agent_inject_run_as_group.as_ref(),
+            inject::ENV_RUN_AS_SAME_USER => self.agent_inject_run_as_same_user.as_ref(),
+            inject::ENV_SET_SECURITY_CONTEXT => self.agent_inject_set_security_context.as_ref(),
+            inject::ENV_EXIT_ON_RETRY_FAILURE => self
+                .agent_inject_template_config_exit_on_retry_failure
+                .as_ref(),
+            inject::ENV_STATIC_SECRET_RENDER_INTERVAL => self
+                .agent_inject_template_static_secret_render_interval
+                .as_ref(),
+            inject::ENV_AUTH_MIN_BACKOFF => self.agent_inject_auth_min_backoff.as_ref(),
+            inject::ENV_AUTH_MAX_BACKOFF => self.agent_inject_auth_max_backoff.as_ref(),
+            inject::ENV_REVOKE_ON_SHUTDOWN => self.agent_inject_revoke_on_shutdown.as_ref(),
+            _ => None,
+        }
+    }
+}
+
+/// `AGENT_INJECT_*` variables in `environment` that the injector reads and
+/// the driver does not (`AGENT_INJECT_VAULT_IMAGE`, `AGENT_INJECT_CPU_LIMIT`,
+/// OpenBao's `AGENT_INJECT_BAO_*`, ...), so that a copied injector
+/// configuration is never dropped silently.
+pub fn unread_injector_variables(
+    environment: impl IntoIterator<Item = (String, String)>,
+) -> Vec<String> {
+    let mut unread: Vec<String> = environment
+        .into_iter()
+        .filter(|(name, value)| {
+            name.starts_with("AGENT_INJECT_")
+                && !value.trim().is_empty()
+                && !inject::ENV_NAMES.contains(&name.as_str())
+        })
+        .map(|(name, _)| name)
+        .collect();
+    unread.sort();
+    unread
 }
 
 /// Flags for reaching Vault/OpenBao; trust is a node setting, never a Pod's.
 #[derive(Debug, Clone, Args)]
 pub struct VaultArgs {
-    /// Vault/OpenBao address, e.g. https://vault.vault.svc:8200.
+    /// Vault/OpenBao address, e.g. https://vault.vault.svc:8200 (default: AGENT_INJECT_VAULT_ADDR).
     #[arg(long, env = "VAULT_ADDR")]
-    pub vault_addr: String,
+    pub vault_addr: Option<String>,
 
     /// PEM bundle of CA certificates that sign Vault's certificate (replaces the system roots).
     #[arg(long, env = "VAULT_CACERT")]
@@ -131,10 +257,25 @@ fn health_interval(text: &str) -> Result<std::time::Duration, String> {
 }
 
 impl VaultArgs {
-    /// The Vault client settings these flags describe.
-    pub fn settings(&self) -> crate::vault::VaultSettings {
+    /// The node's Vault address: `--vault-addr`, else the injector's
+    /// `AGENT_INJECT_VAULT_ADDR`. Both name the Vault of Pods without
+    /// `service`, so when both are set they must agree.
+    ///
+    /// # Errors
+    ///
+    /// Neither is set, or they differ.
+    pub fn address(&self, cluster: &ClusterDefaults) -> Result<String, ConfigError> {
+        node_vault_addr(self.vault_addr.as_deref(), cluster)?.ok_or_else(|| ConfigError {
+            flag: "vault-addr",
+            problem: format!("is not set (set VAULT_ADDR, or {})", inject::ENV_VAULT_ADDR),
+        })
+    }
+
+    /// The Vault client settings these flags describe, for the node's
+    /// Vault at `address` (see [`VaultArgs::address`]).
+    pub fn settings(&self, address: &str) -> crate::vault::VaultSettings {
         crate::vault::VaultSettings {
-            address: self.vault_addr.clone(),
+            address: address.to_owned(),
             tls: crate::vault::VaultTlsConfig {
                 ca_file: self.vault_ca_file.clone(),
                 ca_dir: self.vault_ca_dir.clone(),
@@ -145,6 +286,35 @@ impl VaultArgs {
             },
             ..Default::default()
         }
+    }
+}
+
+/// The nodes' Vault address from `--vault-addr` and the injector's
+/// `AGENT_INJECT_VAULT_ADDR` (see [`VaultArgs::address`]); `None` when
+/// neither is set.
+///
+/// # Errors
+///
+/// Both are set and name different addresses.
+pub fn node_vault_addr(
+    vault_addr: Option<&str>,
+    cluster: &ClusterDefaults,
+) -> Result<Option<String>, ConfigError> {
+    let node = vault_addr.filter(|a| !a.trim().is_empty());
+    match (node, cluster.vault_addr.as_deref()) {
+        (Some(node), Some(injector))
+            if crate::content::normalise_addr(node) != crate::content::normalise_addr(injector) =>
+        {
+            Err(ConfigError {
+                flag: "vault-addr",
+                problem: format!(
+                    "VAULT_ADDR {node:?} and {} {injector:?} differ; both are the Vault of Pods without a service annotation, so set one of them (another Vault a Pod may choose goes in --vault-allowed-addrs)",
+                    inject::ENV_VAULT_ADDR
+                ),
+            })
+        }
+        (Some(address), _) | (None, Some(address)) => Ok(Some(address.to_owned())),
+        (None, None) => Ok(None),
     }
 }
 
@@ -274,7 +444,7 @@ mod tests {
             metrics_addr: "0.0.0.0:9810".into(),
             watch_pods: true,
             vault: VaultArgs {
-                vault_addr: "http://127.0.0.1:8200".into(),
+                vault_addr: Some("http://127.0.0.1:8200".into()),
                 vault_ca_file: None,
                 vault_ca_dir: None,
                 vault_client_cert: None,
@@ -290,6 +460,7 @@ mod tests {
                 kube_ca_file: None,
                 kube_token_file: None,
             },
+            cluster: ClusterArgs::default(),
         }
     }
 
@@ -326,6 +497,97 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .starts_with("--node-id")
+        );
+    }
+
+    #[derive(Debug, clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        cluster: ClusterArgs,
+    }
+
+    #[test]
+    fn each_cluster_setting_has_a_flag_and_its_injector_variable() {
+        use clap::CommandFactory;
+        let command = Cli::command();
+        let envs: Vec<(String, String)> = command
+            .get_arguments()
+            .filter_map(|a| Some((a.get_long()?.to_owned(), a.get_env()?.to_str()?.to_owned())))
+            .collect();
+        assert_eq!(envs.len(), inject::ENV_NAMES.len());
+        for env in inject::ENV_NAMES {
+            assert!(
+                envs.iter()
+                    .any(|(flag, e)| e == env && *flag == inject::flag_name(env)),
+                "{env}: {envs:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_flag_gives_the_same_setting_as_its_variable() {
+        use clap::Parser;
+        let cli = Cli::try_parse_from([
+            "x",
+            "--agent-inject-vault-auth-path",
+            "k8s-prod",
+            "--agent-inject-default-template=json",
+        ])
+        .unwrap();
+        let d = cli.cluster.validate().unwrap();
+        assert_eq!(d.auth_path.unwrap().as_str(), "auth/k8s-prod");
+        assert_eq!(d.default_format, Some(inject::DefaultFormat::Json));
+    }
+
+    #[test]
+    fn a_bad_injector_vault_address_names_the_variable() {
+        let cluster = ClusterArgs {
+            agent_inject_vault_addr: Some("vault:8200".into()),
+            ..ClusterArgs::default()
+        };
+        let e = cluster.validate().unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("AGENT_INJECT_VAULT_ADDR (--agent-inject-vault-addr): "),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn the_node_address_falls_back_to_the_injectors_and_must_agree_with_it() {
+        let mut vault = args().vault;
+        let injector = |a: &str| ClusterDefaults {
+            vault_addr: Some(a.into()),
+            ..ClusterDefaults::default()
+        };
+        assert_eq!(
+            vault.address(&injector("http://127.0.0.1:8200/")).unwrap(),
+            "http://127.0.0.1:8200"
+        );
+        let e = vault.address(&injector("https://other:8200")).unwrap_err();
+        assert!(e.to_string().contains("AGENT_INJECT_VAULT_ADDR"), "{e}");
+        vault.vault_addr = None;
+        assert_eq!(
+            vault.address(&injector("https://other:8200")).unwrap(),
+            "https://other:8200"
+        );
+        let e = vault.address(&ClusterDefaults::default()).unwrap_err();
+        assert!(e.to_string().starts_with("--vault-addr: is not set"), "{e}");
+    }
+
+    #[test]
+    fn injector_variables_the_driver_does_not_read_are_listed() {
+        let env = [
+            ("AGENT_INJECT_VAULT_AUTH_PATH", "auth/x"),
+            ("AGENT_INJECT_VAULT_IMAGE", "hashicorp/vault:1.15"),
+            ("AGENT_INJECT_BAO_ADDR", "https://bao:8200"),
+            ("AGENT_INJECT_CPU_LIMIT", ""),
+            ("VAULT_ADDR", "https://vault:8200"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()));
+        assert_eq!(
+            unread_injector_variables(env),
+            ["AGENT_INJECT_BAO_ADDR", "AGENT_INJECT_VAULT_IMAGE"]
         );
     }
 

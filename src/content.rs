@@ -189,7 +189,8 @@ impl ContentBuilder {
                     && normalised != normalise_addr(default.address())
                 {
                     return Err(Error::InvalidArgument(format!(
-                        "annotation vault.hashicorp.com/service: {address:?} is not an allowed Vault address on this node (--vault-allowed-addrs)"
+                        "annotation {}: {address:?} is not an allowed Vault address on this node (--vault-allowed-addrs)",
+                        plan.identity.service_annotation
                     )));
                 }
                 Target::new(address)?

@@ -1,8 +1,9 @@
 //! vault-csi-driver: a Kubernetes CSI node driver that serves Vault/OpenBao
 //! secrets to Pods as files on a tmpfs, driven by the Vault Agent Injector's
-//! `vault.hashicorp.com/*` annotations.
+//! `vault.hashicorp.com/*` annotations (or OpenBao's `openbao.openbao.org/*`).
 #![forbid(unsafe_code)]
 
+pub mod check;
 pub mod config;
 pub mod content;
 pub mod csi;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
+use vault_csi_driver::check::CheckArgs;
 use vault_csi_driver::config::{LogFormat, ServeArgs};
 use vault_csi_driver::content::ContentBuilder;
 use vault_csi_driver::kube::KubeClient;
@@ -34,6 +35,8 @@ enum Command {
     Render(RenderArgs),
     /// Serve the admission webhook that gives Pods with injector annotations their CSI volumes.
     Webhook(WebhookArgs),
+    /// Tell, without Vault, whether Pods running under the injector would get the same from the driver.
+    Check(CheckArgs),
 }
 
 /// Sets up logging: verbosity from `RUST_LOG` (or `default_level` when it
@@ -99,16 +102,31 @@ async fn probe_vault(vault: VaultClient, every: std::time::Duration) {
 /// How long serving waits for the first list of the node's Pods.
 const INITIAL_POD_LIST_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
+/// Logs the injector's variables that the driver does not read, so that a
+/// configuration copied from the injector is not dropped without a word.
+fn warn_unread_injector_variables() {
+    let unread = vault_csi_driver::config::unread_injector_variables(std::env::vars());
+    if !unread.is_empty() {
+        tracing::warn!(
+            variables = %unread.join(", "),
+            "injector settings that only shape its agent containers (or OpenBao's AGENT_INJECT_BAO_* spellings) are not read; see docs/migration.md"
+        );
+    }
+}
+
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     init_logging(args.log_format, "info")?;
     let config = args.validate()?;
+    let cluster = args.cluster.validate()?;
+    let vault_addr = args.vault.address(&cluster)?;
+    warn_unread_injector_variables();
     let shutdown = shutdown_signal()?;
     if args.vault.vault_skip_verify {
         tracing::warn!(
             "--vault-skip-verify is set: Vault's certificate is NOT checked, anyone on the path can read every secret and token; never use this outside a test"
         );
     }
-    let vault = VaultClient::new(&args.vault.settings()).context("Vault client")?;
+    let vault = VaultClient::new(&args.vault.settings(&vault_addr)).context("Vault client")?;
     if !args.metrics_addr.is_empty() {
         let addr: std::net::SocketAddr = args
             .metrics_addr
@@ -129,6 +147,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let settings = PublishSettings {
         driver_name: config.driver_name.clone(),
         tmpfs_size_bytes: config.tmpfs_size_bytes,
+        cluster,
     };
     let pods = PodCache::default();
     if args.watch_pods {
@@ -179,15 +198,58 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
 async fn render(args: RenderArgs) -> anyhow::Result<()> {
     init_logging(LogFormat::Text, "warn")?;
-    let lines = vault_csi_driver::preview::run(&args).await?;
-    for line in lines {
-        println!("{line}");
+    warn_unread_injector_variables();
+    match vault_csi_driver::preview::run(&args).await {
+        Ok(lines) => {
+            for line in lines {
+                println!("{line}");
+            }
+            Ok(())
+        }
+        Err(error) => exit_with(&error, 1),
     }
-    Ok(())
+}
+
+/// `check` exits 0 when every Pod moves over as it is, 1 when one differs
+/// or would be refused, 2 when the input or a setting is wrong.
+fn check(args: CheckArgs) -> anyhow::Result<()> {
+    init_logging(LogFormat::Text, "warn")?;
+    warn_unread_injector_variables();
+    match vault_csi_driver::check::run(&args) {
+        Ok(lines) => {
+            for line in &lines {
+                println!("{line}");
+            }
+            if lines.iter().all(|l| l.verdict.is_ok()) {
+                Ok(())
+            } else {
+                std::process::exit(1)
+            }
+        }
+        Err(error) => exit_with(&error, 2),
+    }
+}
+
+/// Prints `error` for a person at a terminal and exits: its message once,
+/// then each cause that adds something (the driver's errors already carry
+/// their cause's text).
+fn exit_with(error: &dyn std::error::Error, code: i32) -> ! {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message = format!("{message}: {text}");
+        }
+        source = cause.source();
+    }
+    eprintln!("error: {message}");
+    std::process::exit(code)
 }
 
 async fn webhook(args: WebhookArgs) -> anyhow::Result<()> {
     init_logging(args.log_format, "info")?;
+    warn_unread_injector_variables();
     vault_csi_driver::webhook::run(&args, shutdown_signal()?)
         .await
         .context("admission webhook")
@@ -199,5 +261,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve(args) => serve(args).await,
         Command::Render(args) => render(args).await,
         Command::Webhook(args) => webhook(args).await,
+        Command::Check(args) => check(args),
     }
 }

@@ -5,19 +5,21 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use crate::config::VaultArgs;
+use crate::config::{ClusterArgs, VaultArgs};
 use crate::content::{ContentBuilder, FetchedSet, Recipe};
 use crate::error::{Error, Result};
 use crate::inject::{self, Defaults};
 use crate::pod::Pod;
 use crate::vault::{VaultClient, VaultToken};
 use crate::volume::writer::{self, WriteOutcome};
+use crate::webhook::patch;
 use consul_funcs::pod_env;
 
 /// Flags of `vault-csi-driver render`.
 #[derive(Debug, Clone, Args)]
 pub struct RenderArgs {
-    /// The Pod manifest (YAML or JSON) whose annotations to render.
+    /// The Pod manifest (YAML or JSON) whose annotations to render: as it runs
+    /// under the injector today, or with the driver's CSI volume.
     #[arg(long)]
     pub pod: PathBuf,
 
@@ -53,20 +55,37 @@ pub struct RenderArgs {
     /// How to reach Vault.
     #[command(flatten)]
     pub vault: VaultArgs,
+
+    /// The injector's cluster-wide settings, as the driver will read them.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
 }
 
 /// Renders the Pod's volume into `args.out` and returns one line per file.
+///
+/// A Pod without a volume of the driver (one that runs under the injector
+/// today) is first given the volumes the admission webhook would add; the
+/// injector's own containers and volumes are left out.
 pub async fn run(args: &RenderArgs) -> Result<Vec<String>> {
-    let pod = read_pod(&args.pod)?;
+    let cluster = args
+        .cluster
+        .validate()
+        .map_err(|e| Error::InvalidArgument(e.to_string()))?;
+    let address = args
+        .vault
+        .address(&cluster)
+        .map_err(|e| Error::InvalidArgument(e.to_string()))?;
+    let admission = patch::admitted(
+        &crate::check::without_injector(&read_pod(&args.pod)?),
+        &args.driver_name,
+    )?;
+    let pod = admission.pod;
     let volume = args
         .volume
         .clone()
         .or_else(|| first_driver_volume(&pod, &args.driver_name))
         .unwrap_or_else(|| "vault-secrets".to_string());
-    let defaults = Defaults {
-        driver_name: Some(args.driver_name.clone()),
-        ..Defaults::default()
-    };
+    let defaults = Defaults::new(Some(args.driver_name.clone()), cluster);
     let configmap = match (
         inject::agent_configmap_name(pod.annotations()),
         &args.configmap,
@@ -74,16 +93,22 @@ pub async fn run(args: &RenderArgs) -> Result<Vec<String>> {
         (None, _) => None,
         (Some(name), None) => {
             return Err(Error::InvalidArgument(format!(
-                "the Pod names ConfigMap {name:?} in vault.hashicorp.com/agent-configmap: give its manifest with --configmap"
+                "the Pod names ConfigMap {name:?} in its agent-configmap annotation: give its manifest with --configmap"
             )));
         }
         (Some(_), Some(path)) => Some(read_configmap(path)?),
     };
     let plan = inject::plan_with_config(&pod, &volume, &defaults, configmap.as_ref())?;
-    let mut lines: Vec<String> = plan
+    let mut lines: Vec<String> = admission
         .warnings
         .iter()
         .map(|w| format!("warning: {w}"))
+        .chain(
+            plan.warnings
+                .iter()
+                .chain(&plan.notices)
+                .map(|w| format!("warning: {w}")),
+        )
         .collect();
     let meta = &pod.metadata;
     let env = pod_env(
@@ -93,7 +118,7 @@ pub async fn run(args: &RenderArgs) -> Result<Vec<String>> {
         &pod.spec.service_account_name,
     );
     let recipe = Recipe::new(&plan, env)?;
-    let vault = VaultClient::new(&args.vault.settings())?;
+    let vault = VaultClient::new(&args.vault.settings(&address))?;
     let builder = ContentBuilder::new(vault, &args.vault.vault_allowed_addrs);
     let target = builder.target_for(&plan)?;
     let token = match (&args.jwt_file, &args.vault_token_file) {

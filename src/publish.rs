@@ -42,6 +42,8 @@ pub struct PublishSettings {
     pub driver_name: String,
     /// tmpfs size limit per volume, in bytes.
     pub tmpfs_size_bytes: u64,
+    /// The injector's cluster-wide settings, below each Pod's annotations.
+    pub cluster: crate::inject::ClusterDefaults,
 }
 
 /// Serves NodePublishVolume's Vault part and owns the node's volumes.
@@ -299,10 +301,10 @@ impl Publisher {
     }
 
     fn defaults(&self) -> Defaults {
-        Defaults {
-            driver_name: Some(self.settings.driver_name.clone()),
-            ..Defaults::default()
-        }
+        Defaults::new(
+            Some(self.settings.driver_name.clone()),
+            self.settings.cluster.clone(),
+        )
     }
 
     /// The Pod kubelet names: from the node's Pod cache when it holds this

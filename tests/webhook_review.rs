@@ -53,7 +53,10 @@ fn allowed_path(path: &str) -> bool {
             "volumeMounts",
             rest @ ..,
         ] => index.parse::<usize>().is_ok() && matches!(rest, [] | ["-"]),
-        ["", "metadata", "annotations", key] => *key == "vault.hashicorp.com~1agent-inject-status",
+        ["", "metadata", "annotations", key] => {
+            *key == "vault.hashicorp.com~1agent-inject-status"
+                || *key == "openbao.openbao.org~1agent-inject-status"
+        }
         _ => false,
     }
 }
@@ -77,6 +80,7 @@ fn untouched(object: &Value) -> String {
         .and_then(Value::as_object_mut)
     {
         a.remove("vault.hashicorp.com/agent-inject-status");
+        a.remove("openbao.openbao.org/agent-inject-status");
     }
     serde_json::to_string(&o).unwrap()
 }
@@ -203,6 +207,16 @@ fn deployment_is_not_mutated() {
 #[test]
 fn invalid_perms_are_denied_with_the_mount_time_message() {
     check("invalid-perms");
+}
+
+#[test]
+fn a_pod_with_openbaos_prefix_gets_its_volume_and_status_with_that_prefix() {
+    check("openbao-prefix");
+}
+
+#[test]
+fn one_key_under_both_prefixes_is_denied_naming_both() {
+    check("both-prefixes");
 }
 
 #[test]

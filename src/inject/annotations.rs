@@ -1,22 +1,97 @@
 //! Reading a Pod's annotations: blank counts as absent, scalars are trimmed,
-//! and every parse failure becomes an error that names the key.
+//! either served prefix is read, and every parse failure becomes an error
+//! that names the key.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use super::error::{Echo, PlanError};
+use super::prefix::{self, OPENBAO_PREFIX, VAULT_PREFIX};
 use super::value::{self, DurationError};
 
-/// The Pod's annotations, read with "blank counts as absent".
-pub(super) struct Annotations<'a>(pub(super) &'a BTreeMap<String, String>);
+/// The Pod's non-blank injector annotations, every key spelled with
+/// [`VAULT_PREFIX`] whichever prefix the Pod wrote it with.
+pub(super) struct Annotations<'a> {
+    /// Value by canonical key.
+    values: BTreeMap<String, &'a str>,
+    /// Canonical keys the Pod wrote with [`OPENBAO_PREFIX`].
+    openbao: BTreeSet<String>,
+    /// The prefix for keys the Pod does not set: that of its `agent-inject`.
+    preferred: &'static str,
+}
 
 impl<'a> Annotations<'a> {
+    /// The Pod's injector annotations.
+    ///
+    /// # Errors
+    ///
+    /// [`PlanError::PrefixConflict`] when one key is set under both prefixes.
+    pub(super) fn new(raw: &'a BTreeMap<String, String>) -> Result<Annotations<'a>, PlanError> {
+        match Annotations::checked(raw) {
+            (ann, None) => Ok(ann),
+            (_, Some(conflict)) => Err(conflict),
+        }
+    }
+
+    /// The Pod's injector annotations as [`Annotations::lenient`] reads
+    /// them, and the error [`Annotations::new`] would give.
+    pub(super) fn checked(
+        raw: &'a BTreeMap<String, String>,
+    ) -> (Annotations<'a>, Option<PlanError>) {
+        let mut conflict = None;
+        let ann = Annotations::read(raw, |vault_key, openbao_key| {
+            conflict.get_or_insert(PlanError::PrefixConflict {
+                vault_key,
+                openbao_key,
+            });
+        });
+        (ann, conflict)
+    }
+
+    /// Like [`Annotations::new`], keeping the canonical spelling's value when
+    /// a key is set under both prefixes; for callers that cannot fail and
+    /// whose Pod is refused elsewhere.
+    pub(super) fn lenient(raw: &'a BTreeMap<String, String>) -> Annotations<'a> {
+        Annotations::read(raw, |_, _| {})
+    }
+
+    fn read(
+        raw: &'a BTreeMap<String, String>,
+        mut on_conflict: impl FnMut(String, String),
+    ) -> Annotations<'a> {
+        let mut values = BTreeMap::new();
+        let mut openbao = BTreeSet::new();
+        for (key, value) in raw.iter().filter(|(_, v)| !v.trim().is_empty()) {
+            let Some((prefix, suffix)) = prefix::split(key) else {
+                continue;
+            };
+            let canonical = format!("{VAULT_PREFIX}{suffix}");
+            if prefix == OPENBAO_PREFIX {
+                if values.contains_key(&canonical) {
+                    on_conflict(canonical, key.clone());
+                    continue;
+                }
+                openbao.insert(canonical.clone());
+            } else if openbao.remove(&canonical) {
+                on_conflict(canonical.clone(), prefix::respell(key, OPENBAO_PREFIX));
+            }
+            values.insert(canonical, value.as_str());
+        }
+        let preferred = if openbao.contains(super::keys::INJECT) {
+            OPENBAO_PREFIX
+        } else {
+            VAULT_PREFIX
+        };
+        Annotations {
+            values,
+            openbao,
+            preferred,
+        }
+    }
+
     /// The value as written, or `None` when absent or blank.
     pub(super) fn get(&self, key: &str) -> Option<&'a str> {
-        self.0
-            .get(key)
-            .map(String::as_str)
-            .filter(|v| !v.trim().is_empty())
+        self.values.get(key).copied()
     }
 
     /// The trimmed value, or `None` when absent or blank.
@@ -24,12 +99,24 @@ impl<'a> Annotations<'a> {
         self.get(key).map(str::trim)
     }
 
-    /// Non-blank entries.
-    pub(super) fn present(&self) -> impl Iterator<Item = (&'a str, &'a str)> {
-        self.0
-            .iter()
-            .filter(|(_, v)| !v.trim().is_empty())
-            .map(|(k, v)| (k.as_str(), v.as_str()))
+    /// Non-blank entries, by canonical key.
+    pub(super) fn present(&self) -> impl Iterator<Item = (&str, &'a str)> {
+        self.values.iter().map(|(k, v)| (k.as_str(), *v))
+    }
+
+    /// The canonical `key` as the Pod spells it: with the prefix it was
+    /// written with, or for a key it does not set, with the prefix of its
+    /// `agent-inject`. Anything else (an environment variable) is kept.
+    pub(super) fn name(&self, key: &str) -> String {
+        if self.openbao.contains(key)
+            || (!self.values.contains_key(key)
+                && self.preferred == OPENBAO_PREFIX
+                && key.starts_with(VAULT_PREFIX))
+        {
+            prefix::respell(key, OPENBAO_PREFIX)
+        } else {
+            key.to_owned()
+        }
     }
 
     /// A Go boolean.

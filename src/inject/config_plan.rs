@@ -19,7 +19,7 @@ use super::annotations::Annotations;
 use super::error::PlanError;
 use super::keys;
 use super::path::{self, RelPath};
-use super::plan::{configmap_file, driver_mounts, pod_warnings, secret_names};
+use super::plan::{configmap_file, driver_mounts, notices, pod_warnings, secret_names};
 use super::settings::options;
 use super::warning::{PlanWarning, WarningKind};
 use super::{
@@ -72,13 +72,13 @@ pub(super) fn agent_config<'c>(
 /// The Plan of `volume_name` from the agent config `text` (ConfigMap key `key`).
 pub(super) fn plan(
     pod: &Pod,
+    ann: &Annotations<'_>,
     volume_name: &str,
     defaults: &Defaults,
     cm: &AgentConfigMap,
     key: &'static str,
     text: &str,
 ) -> Result<Plan, PlanError> {
-    let ann = Annotations(&pod.metadata.annotations);
     if !driver_mounts(pod, defaults).contains_key(volume_name) {
         return Err(PlanError::VolumeNotInPod {
             volume: volume_name.to_owned(),
@@ -105,7 +105,7 @@ pub(super) fn plan(
         ConfigError::Stanza { stanza, problem } => stanza_error(stanza, problem),
     })?;
 
-    let mut options = options(&ann, pod, defaults)?;
+    let mut options = options(ann, pod, defaults)?;
     options.static_secret_render_interval = config
         .static_secret_render_interval
         .filter(|d| !d.is_zero())
@@ -115,7 +115,9 @@ pub(super) fn plan(
         .unwrap_or(AGENT_RENEWAL_THRESHOLD);
     options.exit_on_retry_failure = config.exit_on_retry_failure.unwrap_or(false);
 
-    let identity = identity(&config).map_err(|(stanza, problem)| stanza_error(stanza, problem))?;
+    let mut identity =
+        identity(&config).map_err(|(stanza, problem)| stanza_error(stanza, problem))?;
+    identity.service_annotation = format!("{} (vault.address)", ann.name(keys::CONFIGMAP));
     let mount = path::clean(
         ann.scalar(keys::SECRET_VOLUME_PATH)
             .unwrap_or(DEFAULT_SECRET_VOLUME_PATH),
@@ -140,8 +142,9 @@ pub(super) fn plan(
             ),
         ));
     }
-    warnings.extend(annotation_warnings(&ann, cm, key)?);
+    warnings.extend(annotation_warnings(ann, cm, key)?);
     let (token_path, token_mode) = token.clone().unwrap_or((RelPath::token(), TOKEN_FILE_MODE));
+    let notices = notices(ann, &warnings);
     Ok(Plan {
         identity,
         files,
@@ -150,6 +153,7 @@ pub(super) fn plan(
         token_mode,
         options,
         warnings,
+        notices,
     })
 }
 
@@ -219,6 +223,8 @@ fn identity(config: &AgentConfig) -> Result<Identity, (String, String)> {
             .map(str::trim)
             .filter(|a| !a.is_empty())
             .map(str::to_owned),
+        // Set by the caller, who knows how the Pod spells the annotation.
+        service_annotation: String::new(),
     })
 }
 

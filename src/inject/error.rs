@@ -76,11 +76,24 @@ impl fmt::Debug for Echo {
 pub enum PlanError {
     /// The Pod does not ask for injection.
     #[error(
-        "the Pod is not selected for Vault injection: annotation vault.hashicorp.com/agent-inject is {reason}; set it to \"true\" to use this volume"
+        "the Pod is not selected for Vault injection: annotation {key} is {reason}; set it to \"true\" to use this volume"
     )]
     NotInjected {
         /// Absent or false.
         reason: NotInjectedReason,
+        /// The `agent-inject` annotation, as the Pod spells it.
+        key: String,
+    },
+
+    /// One key is set under both served prefixes.
+    #[error(
+        "{vault_key} and {openbao_key} are both set: the Vault and OpenBao spellings of one annotation; keep one of them"
+    )]
+    PrefixConflict {
+        /// The key with the `vault.hashicorp.com/` prefix.
+        vault_key: String,
+        /// The same key with the `openbao.openbao.org/` prefix.
+        openbao_key: String,
     },
 
     /// A boolean key holds something Go's `ParseBool` refuses.
@@ -115,14 +128,16 @@ pub enum PlanError {
     },
 
     /// `auth-min-backoff` is longer than `auth-max-backoff`.
-    #[error(
-        "vault.hashicorp.com/auth-min-backoff ({min:?}) is longer than vault.hashicorp.com/auth-max-backoff ({max:?})"
-    )]
+    #[error("{min_source} ({min:?}) is longer than {max_source} ({max:?})")]
     BackoffOrder {
         /// Effective minimum.
         min: Duration,
         /// Effective maximum.
         max: Duration,
+        /// Where the minimum comes from: the annotation or the cluster setting.
+        min_source: String,
+        /// Where the maximum comes from: the annotation or the cluster setting.
+        max_source: String,
     },
 
     /// A perms key is not a 12-bit octal mode.
@@ -215,10 +230,12 @@ pub enum PlanError {
     },
 
     /// `agent-run-as-same-user` cannot find a usable user id.
-    #[error("vault.hashicorp.com/agent-run-as-same-user is true but {problem}")]
+    #[error("{source_key} is true but {problem}")]
     RunAsSameUser {
         /// What is missing or wrong.
         problem: String,
+        /// Where the setting comes from: the annotation or the cluster setting.
+        source_key: String,
     },
 
     /// The Pod has no CSI volume of this name (for this driver).
@@ -335,6 +352,110 @@ fn empty_message(volume: &str, mount_path: Option<&str>, paths_in_use: &[String]
 }
 
 impl PlanError {
+    /// The error with every annotation key it names passed through `name`
+    /// (from the canonical spelling to the Pod's).
+    pub(super) fn renamed(self, name: impl Fn(&str) -> String) -> PlanError {
+        use PlanError::*;
+        match self {
+            NotInjected { reason, key } => NotInjected {
+                reason,
+                key: name(&key),
+            },
+            InvalidBool { key, value } => InvalidBool {
+                key: name(&key),
+                value,
+            },
+            InvalidNumber {
+                key,
+                value,
+                expected,
+            } => InvalidNumber {
+                key: name(&key),
+                value,
+                expected,
+            },
+            InvalidDuration {
+                key,
+                value,
+                expected,
+            } => InvalidDuration {
+                key: name(&key),
+                value,
+                expected,
+            },
+            BackoffOrder {
+                min,
+                max,
+                min_source,
+                max_source,
+            } => BackoffOrder {
+                min,
+                max,
+                min_source: name(&min_source),
+                max_source: name(&max_source),
+            },
+            InvalidPerms { key, value } => InvalidPerms {
+                key: name(&key),
+                value,
+            },
+            UnknownAuthType { key, value } => UnknownAuthType {
+                key: name(&key),
+                value,
+            },
+            UnknownDefaultTemplate { key, value } => UnknownDefaultTemplate {
+                key: name(&key),
+                value,
+            },
+            InvalidVaultPath { key, value, reason } => InvalidVaultPath {
+                key: name(&key),
+                value,
+                reason,
+            },
+            InvalidName { key } => InvalidName { key: name(&key) },
+            InvalidFilePath {
+                key,
+                value,
+                problem,
+            } => InvalidFilePath {
+                key: name(&key),
+                value,
+                problem,
+            },
+            InvalidSecretPath { key } => InvalidSecretPath { key: name(&key) },
+            FileConflict {
+                first_key,
+                first_path,
+                second_key,
+                second_path,
+            } => FileConflict {
+                first_key: name(&first_key),
+                first_path,
+                second_key: name(&second_key),
+                second_path,
+            },
+            RunAsSameUser {
+                problem,
+                source_key,
+            } => RunAsSameUser {
+                problem,
+                source_key: name(&source_key),
+            },
+            TemplateFile { key, problem } => TemplateFile {
+                key: name(&key),
+                problem,
+            },
+            other @ (PrefixConflict { .. }
+            | ConfigKeyMissing { .. }
+            | ConfigSyntax { .. }
+            | ConfigStanza { .. }
+            | MissingRole
+            | VolumeNotInPod { .. }
+            | VolumeNotMounted { .. }
+            | VolumeMountedAtSeveralPaths { .. }
+            | EmptyVolume { .. }) => other,
+        }
+    }
+
     /// Which gRPC status family the error belongs to.
     pub fn kind(&self) -> ErrorKind {
         match self {

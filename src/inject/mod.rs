@@ -1,7 +1,10 @@
 //! Vault Agent Injector annotations -> a typed [`Plan`] for one CSI volume.
 //!
-//! This is the only place that reads `vault.hashicorp.com/*` strings: the rest
-//! of the driver works from the [`Plan`]. Pure: no I/O, no clock, no panics.
+//! This is the only place that reads `vault.hashicorp.com/*` strings (and
+//! OpenBao's `openbao.openbao.org/*` spelling of them, see [`prefix`]): the
+//! rest of the driver works from the [`Plan`]. The injector's cluster-wide
+//! settings ([`ClusterDefaults`]) fill in what a Pod leaves out. Pure: no I/O,
+//! no clock, no panics.
 //!
 //! Semantics follow the injector (defaults, key spellings, per-NAME lookups by
 //! the raw NAME, blank values as absent) except where the driver's SPEC says
@@ -9,12 +12,15 @@
 
 mod agent_config;
 mod annotations;
+pub mod catalog;
+mod cluster;
 mod config_plan;
 mod error;
 mod keys;
 mod ownership;
 mod path;
 mod plan;
+pub mod prefix;
 mod settings;
 mod value;
 mod warning;
@@ -26,6 +32,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
+pub use cluster::*;
 pub use error::{Echo, ErrorKind, NotInjectedReason, PlanError};
 pub use ownership::{Owned, Ownership, PodSecurity, agent_process, ownership};
 pub use path::{PathProblem, RelPath};
@@ -79,6 +86,9 @@ pub struct Plan {
     pub options: Options,
     /// Annotations accepted but not (fully) honoured; post each as a Warning event.
     pub warnings: Vec<PlanWarning>,
+    /// Annotations that only shape the injector's agent containers, and
+    /// unknown keys: shown at admission and by `render`, not posted as events.
+    pub notices: Vec<PlanWarning>,
 }
 
 /// The Vault login of a Pod (the node adds address, audience and the Pod's
@@ -95,6 +105,8 @@ pub struct Identity {
     pub namespace: Option<String>,
     /// Vault address requested by the Pod; honoured only if the node allows it.
     pub service: Option<String>,
+    /// The `service` annotation as the Pod spells it, for messages.
+    pub service_annotation: String,
 }
 
 /// Supported Vault auth methods.
@@ -356,6 +368,31 @@ pub struct Defaults {
     /// This driver's name: only CSI volumes of this driver count as its
     /// volumes. `None` counts every CSI volume.
     pub driver_name: Option<String>,
+    /// The cluster settings; those with a field of their own above are
+    /// already in it (see [`Defaults::new`]).
+    pub cluster: ClusterDefaults,
+}
+
+impl Defaults {
+    /// The defaults for this driver's volumes under `cluster`'s settings:
+    /// its auth path for both methods, default template and owner in place
+    /// of the built-in ones.
+    pub fn new(driver_name: Option<String>, cluster: ClusterDefaults) -> Defaults {
+        let builtin = Defaults::default();
+        Defaults {
+            auth_type: builtin.auth_type,
+            kubernetes_auth_path: cluster
+                .auth_path
+                .clone()
+                .unwrap_or(builtin.kubernetes_auth_path),
+            jwt_auth_path: cluster.auth_path.clone().unwrap_or(builtin.jwt_auth_path),
+            default_format: cluster.default_format.unwrap_or(builtin.default_format),
+            run_as_user: cluster.run_as_user.unwrap_or(builtin.run_as_user),
+            run_as_group: cluster.run_as_group.unwrap_or(builtin.run_as_group),
+            driver_name,
+            cluster,
+        }
+    }
 }
 
 impl Default for Defaults {
@@ -370,6 +407,7 @@ impl Default for Defaults {
             run_as_user: 100,
             run_as_group: 1000,
             driver_name: None,
+            cluster: ClusterDefaults::default(),
         }
     }
 }

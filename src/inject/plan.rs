@@ -3,9 +3,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::annotations::{Annotations, invalid};
+use super::catalog::{self, Answer, When};
 use super::error::{Echo, NotInjectedReason, PlanError};
 use super::keys::{self, per_name};
 use super::path::{self, RelPath};
+use super::prefix::VAULT_PREFIX;
 use super::settings::{identity, options};
 use super::value;
 use super::warning::{PlanWarning, WarningKind};
@@ -51,27 +53,46 @@ pub fn plan_with_config(
     defaults: &Defaults,
     configmap: Option<&AgentConfigMap>,
 ) -> Result<Plan, PlanError> {
-    let ann = Annotations(&pod.metadata.annotations);
-    if let Some(cm) = configmap
-        && ann.bool(keys::INJECT)? == Some(true)
-        && let Some((key, text)) = super::config_plan::agent_config(&ann, cm)?
-    {
-        return super::config_plan::plan(pod, volume_name, defaults, cm, key, text);
-    }
-    let configmap_unread = configmap.is_none() && ann.get(keys::CONFIGMAP).is_some();
-    match ann.bool(keys::INJECT)? {
+    let (ann, conflict) = Annotations::checked(&pod.metadata.annotations);
+    // Messages name each key as the Pod spells it.
+    let rename = |e: PlanError| e.renamed(|k| ann.name(k));
+    let not_injected = |reason| PlanError::NotInjected {
+        reason,
+        key: keys::INJECT.to_owned(),
+    };
+    match ann.bool(keys::INJECT).map_err(rename)? {
         Some(true) => {}
-        Some(false) => {
-            return Err(PlanError::NotInjected {
-                reason: NotInjectedReason::Disabled,
-            });
-        }
-        None => {
-            return Err(PlanError::NotInjected {
-                reason: NotInjectedReason::Missing,
-            });
-        }
+        Some(false) => return Err(rename(not_injected(NotInjectedReason::Disabled))),
+        None => return Err(rename(not_injected(NotInjectedReason::Missing))),
     }
+    if let Some(conflict) = conflict {
+        return Err(conflict);
+    }
+    if let Some(cm) = configmap
+        && let Some((key, text)) = super::config_plan::agent_config(&ann, cm).map_err(rename)?
+    {
+        return super::config_plan::plan(pod, &ann, volume_name, defaults, cm, key, text)
+            .map_err(rename);
+    }
+    let mut plan = selected_plan(pod, &ann, volume_name, defaults, configmap).map_err(rename)?;
+    for w in plan.warnings.iter_mut().chain(plan.notices.iter_mut()) {
+        w.annotation = ann.name(&w.annotation);
+    }
+    for f in &mut plan.files {
+        f.annotation = ann.name(&f.annotation);
+    }
+    Ok(plan)
+}
+
+/// [`plan`] for a Pod that selects injection, with canonical key names.
+fn selected_plan(
+    pod: &Pod,
+    ann: &Annotations<'_>,
+    volume_name: &str,
+    defaults: &Defaults,
+    configmap: Option<&AgentConfigMap>,
+) -> Result<Plan, PlanError> {
+    let configmap_unread = configmap.is_none() && ann.get(keys::CONFIGMAP).is_some();
     let mounts = driver_mounts(pod, defaults);
     if !mounts.contains_key(volume_name) {
         return Err(PlanError::VolumeNotInPod {
@@ -79,7 +100,7 @@ pub fn plan_with_config(
         });
     }
 
-    let identity = match identity(&ann, defaults) {
+    let identity = match identity(ann, defaults) {
         // The unread agent config's auto_auth names the role.
         Err(PlanError::MissingRole) if configmap_unread => Identity {
             auth_type: defaults.auth_type,
@@ -87,10 +108,11 @@ pub fn plan_with_config(
             role: String::new(),
             namespace: None,
             service: None,
+            service_annotation: ann.name(keys::SERVICE),
         },
         other => other?,
     };
-    let options = options(&ann, pod, defaults)?;
+    let options = options(ann, pod, defaults)?;
     let format = match ann.scalar(keys::DEFAULT_TEMPLATE) {
         None => defaults.default_format,
         Some(v) => match v.to_ascii_lowercase().as_str() {
@@ -111,11 +133,11 @@ pub fn plan_with_config(
             .unwrap_or(DEFAULT_SECRET_VOLUME_PATH),
     );
 
-    let names = secret_names(&ann)?;
+    let names = secret_names(ann)?;
     let mut entries = Vec::with_capacity(names.len());
     for (raw, defining_key) in &names {
         entries.push(entry(
-            &ann,
+            ann,
             raw,
             defining_key,
             format,
@@ -138,11 +160,12 @@ pub fn plan_with_config(
     };
     let here = |p: &str| this_mount.as_deref().is_none_or(|m| m == p);
 
-    let mut warnings = pod_warnings(&ann, &names);
+    let mut warnings = pod_warnings(ann, &names);
     if configmap.is_some() {
         // Read: its template files are served, nothing about it is ignored.
         warnings.retain(|w| w.kind != WarningKind::AgentConfigMap);
     }
+    let notices = notices(ann, &warnings);
     if this_mount.is_some() {
         warnings.extend(placement_warnings(
             &entries,
@@ -175,6 +198,7 @@ pub fn plan_with_config(
         token_mode: TOKEN_FILE_MODE,
         options,
         warnings,
+        notices,
     })
 }
 
@@ -232,9 +256,9 @@ fn mount_path_of(
 /// Raw NAMEs defined by the Pod, each with the first key that defines it.
 /// A key matches the first defining prefix that fits, as in the injector, so
 /// `agent-inject-template-file-x` defines `x`, not `file-x`.
-pub(super) fn secret_names<'a>(
-    ann: &Annotations<'a>,
-) -> Result<BTreeMap<&'a str, &'a str>, PlanError> {
+pub(super) fn secret_names<'s>(
+    ann: &'s Annotations<'_>,
+) -> Result<BTreeMap<&'s str, &'s str>, PlanError> {
     let mut names = BTreeMap::new();
     for (key, _) in ann.present() {
         let Some(raw) = keys::DEFINING.iter().find_map(|p| key.strip_prefix(p)) else {
@@ -478,6 +502,41 @@ pub(super) fn pod_warnings(
     warnings
 }
 
+/// Keys the driver ignores without a Warning event, for admission and
+/// `render`: those of the agent containers, those not served that nothing in
+/// `warned` covers, and keys the injector does not know.
+pub(super) fn notices(ann: &Annotations<'_>, warned: &[PlanWarning]) -> Vec<PlanWarning> {
+    let mut notices = Vec::new();
+    for (key, value) in ann.present() {
+        if warned.iter().any(|w| w.annotation == key) {
+            continue;
+        }
+        let suffix = key.strip_prefix(VAULT_PREFIX).unwrap_or(key);
+        let kind = match catalog::lookup(suffix) {
+            None => WarningKind::UnknownAnnotation,
+            Some(entry) => match entry.answer {
+                Answer::Served => continue,
+                // Its NAME's volume warns about it, with the file's context.
+                Answer::Differs { .. } if entry.key == COMMAND_KEY => continue,
+                Answer::Differs { why, when } if when.matches(value) => {
+                    WarningKind::NotServed { why }
+                }
+                // Asking for what the driver does anyway, e.g. checking certificates.
+                Answer::Differs {
+                    when: When::NotFalse,
+                    ..
+                } => continue,
+                Answer::Differs { .. } | Answer::AgentOnly => WarningKind::AgentContainerOnly,
+            },
+        };
+        notices.push(PlanWarning::new(key, kind));
+    }
+    notices
+}
+
+/// The catalog's spelling of `agent-inject-command-NAME`.
+const COMMAND_KEY: &str = "agent-inject-command-NAME";
+
 /// With several paths in use, paths that no volume of this driver is mounted at.
 fn placement_warnings(
     entries: &[Entry],
@@ -562,7 +621,7 @@ pub(super) fn configmap_file<'c>(cm: &'c AgentConfigMap, path: &str) -> Result<&
 
 /// The `agent-configmap` a Pod names, if any (trimmed).
 pub fn agent_configmap_name(annotations: &BTreeMap<String, String>) -> Option<String> {
-    Annotations(annotations)
+    Annotations::lenient(annotations)
         .scalar(keys::CONFIGMAP)
         .map(str::to_owned)
 }
@@ -574,15 +633,19 @@ pub fn agent_configmap_name(annotations: &BTreeMap<String, String>) -> Option<St
 ///
 /// [`PlanError::InvalidBool`] when `agent-inject` is not a boolean.
 pub fn selected(annotations: &BTreeMap<String, String>) -> Result<bool, PlanError> {
-    Ok(Annotations(annotations)
-        .bool(keys::INJECT)?
+    // A key set under both prefixes is reported by planning, not here: a Pod
+    // that does not select injection is no business of the driver.
+    let ann = Annotations::lenient(annotations);
+    Ok(ann
+        .bool(keys::INJECT)
+        .map_err(|e| e.renamed(|k| ann.name(k)))?
         .unwrap_or(false))
 }
 
 /// The global `secret-volume-path`, cleaned, or [`DEFAULT_SECRET_VOLUME_PATH`].
 pub fn global_secret_volume_path(annotations: &BTreeMap<String, String>) -> String {
     path::clean(
-        Annotations(annotations)
+        Annotations::lenient(annotations)
             .scalar(keys::SECRET_VOLUME_PATH)
             .unwrap_or(DEFAULT_SECRET_VOLUME_PATH),
     )
@@ -599,27 +662,30 @@ pub fn global_secret_volume_path(annotations: &BTreeMap<String, String>) -> Stri
 pub fn secret_volume_paths(
     annotations: &BTreeMap<String, String>,
 ) -> Result<BTreeSet<String>, PlanError> {
-    let ann = Annotations(annotations);
+    let ann = Annotations::new(annotations)?;
     let global_path = global_secret_volume_path(annotations);
-    let mut paths = BTreeSet::new();
-    for (raw, defining_key) in secret_names(&ann)? {
-        // The default format only shapes the template text, not where it goes.
-        let e = entry(
-            &ann,
-            raw,
-            defining_key,
-            DefaultFormat::Map,
-            &global_path,
-            None,
-        )?;
-        if e.file.is_some() {
-            paths.insert(e.mount_path);
+    let paths = || {
+        let mut paths = BTreeSet::new();
+        for (raw, defining_key) in secret_names(&ann)? {
+            // The default format only shapes the template text, not where it goes.
+            let e = entry(
+                &ann,
+                raw,
+                defining_key,
+                DefaultFormat::Map,
+                &global_path,
+                None,
+            )?;
+            if e.file.is_some() {
+                paths.insert(e.mount_path);
+            }
         }
-    }
-    // An agent config writes under the global path, where the injector
-    // mounts its secrets volume.
-    if ann.bool(keys::INJECT_TOKEN)?.unwrap_or(false) || ann.get(keys::CONFIGMAP).is_some() {
-        paths.insert(global_path);
-    }
-    Ok(paths)
+        // An agent config writes under the global path, where the injector
+        // mounts its secrets volume.
+        if ann.bool(keys::INJECT_TOKEN)?.unwrap_or(false) || ann.get(keys::CONFIGMAP).is_some() {
+            paths.insert(global_path.clone());
+        }
+        Ok(paths)
+    };
+    paths().map_err(|e: PlanError| e.renamed(|k| ann.name(k)))
 }

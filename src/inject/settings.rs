@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use super::annotations::{Annotations, invalid};
+use super::cluster::{ENV_AUTH_MAX_BACKOFF, ENV_AUTH_MIN_BACKOFF, ENV_RUN_AS_SAME_USER};
 use super::error::{Echo, PlanError};
 use super::keys;
 use super::path;
@@ -51,7 +52,8 @@ pub(super) fn identity(ann: &Annotations<'_>, defaults: &Defaults) -> Result<Ide
         .scalar(keys::NAMESPACE)
         .map(|v| (v, v.trim_matches('/')))
     {
-        None | Some((_, "")) => None,
+        None => defaults.cluster.namespace.clone(),
+        Some((_, "")) => None,
         Some((raw, ns)) => match path::vault_path_problem(ns) {
             None => Some(ns.to_owned()),
             Some(reason) => {
@@ -69,6 +71,7 @@ pub(super) fn identity(ann: &Annotations<'_>, defaults: &Defaults) -> Result<Ide
         role,
         namespace,
         service: ann.scalar(keys::SERVICE).map(str::to_owned),
+        service_annotation: ann.name(keys::SERVICE),
     })
 }
 
@@ -79,24 +82,60 @@ pub(super) fn options(
     defaults: &Defaults,
 ) -> Result<Options, PlanError> {
     let base = Options::default();
+    let cluster = &defaults.cluster;
     let mut run_as_user = ann.id(keys::RUN_AS_USER, defaults.run_as_user)?;
-    if ann.bool(keys::RUN_AS_SAME_USER)? == Some(true) {
-        run_as_user = first_container_user(pod)?;
+    let same_user_source = match ann.bool(keys::RUN_AS_SAME_USER)? {
+        Some(same) => same.then_some(keys::RUN_AS_SAME_USER),
+        None => (cluster.run_as_same_user == Some(true)).then_some(ENV_RUN_AS_SAME_USER),
+    };
+    if let Some(source) = same_user_source {
+        run_as_user = first_container_user(pod, source)?;
     }
+    // As the injector: with the cluster setting off, a Pod that names its
+    // agent's user or group gets a security context anyway.
+    let set_security_context = match ann.bool(keys::SET_SECURITY_CONTEXT)? {
+        Some(set) => set,
+        None => match cluster.set_security_context {
+            Some(false) => [
+                keys::RUN_AS_USER,
+                keys::RUN_AS_GROUP,
+                keys::RUN_AS_SAME_USER,
+            ]
+            .iter()
+            .any(|k| ann.get(k).is_some()),
+            other => other.unwrap_or(base.set_security_context),
+        },
+    };
     // Zero means "the default" for waits and intervals, as in the agent.
     let nonzero_or = |d: Option<Duration>, default| d.filter(|d| !d.is_zero()).unwrap_or(default);
-    let auth_min_backoff = nonzero_or(
-        ann.duration(keys::AUTH_MIN_BACKOFF, value::go_duration, GO_DURATION)?,
+    let backoff = |key: &'static str, env: &'static str, cluster: Option<Duration>, builtin| {
+        // An annotation of zero means the built-in value, not the cluster's.
+        Ok::<_, PlanError>(match ann.duration(key, value::go_duration, GO_DURATION)? {
+            Some(d) => (nonzero_or(Some(d), builtin), key),
+            None => match cluster.filter(|d| !d.is_zero()) {
+                Some(d) => (d, env),
+                None => (builtin, key),
+            },
+        })
+    };
+    let (auth_min_backoff, min_source) = backoff(
+        keys::AUTH_MIN_BACKOFF,
+        ENV_AUTH_MIN_BACKOFF,
+        cluster.auth_min_backoff,
         base.auth_min_backoff,
-    );
-    let auth_max_backoff = nonzero_or(
-        ann.duration(keys::AUTH_MAX_BACKOFF, value::go_duration, GO_DURATION)?,
+    )?;
+    let (auth_max_backoff, max_source) = backoff(
+        keys::AUTH_MAX_BACKOFF,
+        ENV_AUTH_MAX_BACKOFF,
+        cluster.auth_max_backoff,
         base.auth_max_backoff,
-    );
+    )?;
     if auth_min_backoff > auth_max_backoff {
         return Err(PlanError::BackoffOrder {
             min: auth_min_backoff,
             max: auth_max_backoff,
+            min_source: min_source.to_owned(),
+            max_source: max_source.to_owned(),
         });
     }
     // Unlike the agent, a zero timeout is refused: it would mean "wait forever".
@@ -119,17 +158,19 @@ pub(super) fn options(
         pre_populate_only: ann.bool(keys::PRE_POPULATE_ONLY)?.unwrap_or(false),
         run_as_user,
         run_as_group: ann.id(keys::RUN_AS_GROUP, defaults.run_as_group)?,
-        set_security_context: ann
-            .bool(keys::SET_SECURITY_CONTEXT)?
-            .unwrap_or(base.set_security_context),
+        set_security_context,
         pod_security: pod_security(pod),
-        revoke_on_shutdown: ann.bool(keys::REVOKE_ON_SHUTDOWN)?.unwrap_or(false),
+        revoke_on_shutdown: ann
+            .bool(keys::REVOKE_ON_SHUTDOWN)?
+            .or(cluster.revoke_on_shutdown)
+            .unwrap_or(base.revoke_on_shutdown),
         static_secret_render_interval: nonzero_or(
             ann.duration(
                 keys::STATIC_SECRET_RENDER_INTERVAL,
                 value::duration_or_seconds,
                 AGENT_DURATION,
-            )?,
+            )?
+            .or(cluster.static_secret_render_interval),
             base.static_secret_render_interval,
         ),
         lease_renewal_threshold: match ann.scalar(keys::LEASE_RENEWAL_THRESHOLD) {
@@ -142,6 +183,7 @@ pub(super) fn options(
         },
         exit_on_retry_failure: ann
             .bool(keys::EXIT_ON_RETRY_FAILURE)?
+            .or(cluster.exit_on_retry_failure)
             .unwrap_or(base.exit_on_retry_failure),
         auth_min_backoff,
         auth_max_backoff,
@@ -173,9 +215,15 @@ fn pod_security(pod: &Pod) -> PodSecurity {
 }
 
 /// The effective `runAsUser` of the first app container (its own, else the
-/// Pod's), refusing root as the injector does.
-fn first_container_user(pod: &Pod) -> Result<u32, PlanError> {
-    let fail = |problem: String| Err(PlanError::RunAsSameUser { problem });
+/// Pod's), refusing root as the injector does; `source` is the annotation or
+/// cluster setting that asks for it.
+fn first_container_user(pod: &Pod, source: &str) -> Result<u32, PlanError> {
+    let fail = |problem: String| {
+        Err(PlanError::RunAsSameUser {
+            problem,
+            source_key: source.to_owned(),
+        })
+    };
     let Some(first) = pod.spec.containers.first() else {
         return fail("the Pod has no containers".to_owned());
     };

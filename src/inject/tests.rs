@@ -129,7 +129,8 @@ fn pod_without_agent_inject_is_a_failed_precondition() {
     assert_eq!(
         e,
         PlanError::NotInjected {
-            reason: NotInjectedReason::Missing
+            reason: NotInjectedReason::Missing,
+            key: "vault.hashicorp.com/agent-inject".into(),
         }
     );
     assert_eq!(e.kind(), ErrorKind::FailedPrecondition);
@@ -145,7 +146,8 @@ fn agent_inject_false_is_a_failed_precondition() {
     assert_eq!(
         e,
         PlanError::NotInjected {
-            reason: NotInjectedReason::Disabled
+            reason: NotInjectedReason::Disabled,
+            key: "vault.hashicorp.com/agent-inject".into(),
         }
     );
     assert_eq!(e.kind(), ErrorKind::FailedPrecondition);
@@ -157,7 +159,8 @@ fn blank_agent_inject_counts_as_absent() {
     assert_eq!(
         e,
         PlanError::NotInjected {
-            reason: NotInjectedReason::Missing
+            reason: NotInjectedReason::Missing,
+            key: "vault.hashicorp.com/agent-inject".into(),
         }
     );
 }
@@ -1479,7 +1482,9 @@ fn run_as_same_user_falls_back_to_the_pods_run_as_user() {
 #[test]
 fn run_as_same_user_without_run_as_user_is_refused() {
     let e = plan_for(&same_user_pod(None, None), "vault").unwrap_err();
-    assert!(matches!(&e, PlanError::RunAsSameUser { problem } if problem.contains("runAsUser")));
+    assert!(
+        matches!(&e, PlanError::RunAsSameUser { problem, .. } if problem.contains("runAsUser"))
+    );
     assert!(
         e.to_string()
             .starts_with("vault.hashicorp.com/agent-run-as-same-user is true but")
@@ -1489,7 +1494,7 @@ fn run_as_same_user_without_run_as_user_is_refused() {
 #[test]
 fn run_as_same_user_refuses_root() {
     let e = plan_for(&same_user_pod(Some(0), Some(42)), "vault").unwrap_err();
-    assert!(matches!(&e, PlanError::RunAsSameUser { problem } if problem.contains("root")));
+    assert!(matches!(&e, PlanError::RunAsSameUser { problem, .. } if problem.contains("root")));
 }
 
 #[test]
@@ -1504,7 +1509,7 @@ fn run_as_same_user_without_containers_is_refused() {
     p.spec.init_containers = std::mem::take(&mut p.spec.containers);
     let e = plan_for(&p, "vault").unwrap_err();
     assert!(
-        matches!(&e, PlanError::RunAsSameUser { problem } if problem.contains("no containers"))
+        matches!(&e, PlanError::RunAsSameUser { problem, .. } if problem.contains("no containers"))
     );
 }
 
@@ -1613,7 +1618,9 @@ fn auth_min_backoff_above_max_is_refused() {
         e,
         PlanError::BackoffOrder {
             min: secs(600),
-            max: secs(300)
+            max: secs(300),
+            min_source: "vault.hashicorp.com/auth-min-backoff".into(),
+            max_source: "vault.hashicorp.com/auth-max-backoff".into(),
         }
     );
 }
@@ -2014,3 +2021,5 @@ fn a_pod_as_the_api_server_returns_it_plans_its_volume() {
         )]
     );
 }
+
+mod migration;

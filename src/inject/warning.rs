@@ -77,6 +77,15 @@ pub enum WarningKind {
         /// The path.
         path: String,
     },
+    /// A key that only configures the injector's agent containers.
+    AgentContainerOnly,
+    /// A key the driver does not serve, which the Pod may notice.
+    NotServed {
+        /// Why it cannot be served.
+        why: &'static str,
+    },
+    /// A key under an injector prefix that the injector does not know.
+    UnknownAnnotation,
 }
 
 impl PlanWarning {
@@ -91,14 +100,16 @@ impl PlanWarning {
 impl fmt::Display for PlanWarning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let key = &self.annotation;
+        // Keys suggested in a message are spelled like the key it is about.
+        let prefix = super::prefix::split(key).map_or(super::prefix::VAULT_PREFIX, |(p, _)| p);
         match &self.kind {
             WarningKind::CommandNotRun => write!(
                 f,
-                "{key} is ignored: the CSI driver runs no command in the Pod; the file is still written and refreshed"
+                "{key} is ignored: a command cannot run in the app container, as no agent runs beside it; the file is still written and refreshed, so to act on a change watch the volume's .vault-csi-version file (it changes with every new set of files) or have a restart controller roll the workload"
             ),
             WarningKind::TemplateFileNotRead { name } => write!(
                 f,
-                "{key} is ignored and secret {name:?} is not written: the template file would be inside an agent container, which the CSI driver does not run; put the template in vault.hashicorp.com/agent-inject-template-{name} instead"
+                "{key} is ignored and secret {name:?} is not written: the template file would be inside an agent container, which the CSI driver does not run; put the template in {prefix}agent-inject-template-{name} instead"
             ),
             WarningKind::NodeTrustSetting => write!(
                 f,
@@ -134,11 +145,11 @@ impl fmt::Display for PlanWarning {
             ),
             WarningKind::DelimitersWithDefaultTemplate { name } => write!(
                 f,
-                "{key} applies to the default template of secret {name:?}, which is written with {{{{ and }}}}: the file will contain that template text unrendered, as the agent would write it; set vault.hashicorp.com/agent-inject-template-{name} or remove the delimiter"
+                "{key} applies to the default template of secret {name:?}, which is written with {{{{ and }}}}: the file will contain that template text unrendered, as the agent would write it; set {prefix}agent-inject-template-{name} or remove the delimiter"
             ),
             WarningKind::UnknownSecretName { name } => write!(
                 f,
-                "{key} is ignored: no vault.hashicorp.com/agent-inject-secret-{name} or agent-inject-template-{name} annotation defines a secret named {name:?}"
+                "{key} is ignored: no {prefix}agent-inject-secret-{name} or agent-inject-template-{name} annotation defines a secret named {name:?}"
             ),
             WarningKind::SecretsNotPlaced { path } => write!(
                 f,
@@ -147,6 +158,15 @@ impl fmt::Display for PlanWarning {
             WarningKind::TokenNotPlaced { path } => write!(
                 f,
                 "{key}: the token file belongs at the global secret-volume-path {path}, where no volume of the CSI driver is mounted, so it is not written"
+            ),
+            WarningKind::AgentContainerOnly => write!(
+                f,
+                "{key} is ignored: it only configures the injector's agent containers, which the CSI driver replaces"
+            ),
+            WarningKind::NotServed { why } => write!(f, "{key} is ignored: {why}"),
+            WarningKind::UnknownAnnotation => write!(
+                f,
+                "{key} is ignored: neither the Vault Agent Injector nor OpenBao's knows this annotation; check its spelling"
             ),
         }
     }

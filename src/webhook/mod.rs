@@ -18,7 +18,8 @@ use std::time::Duration;
 
 use clap::{ArgAction, Args};
 
-use crate::config::{ConfigError, LogFormat};
+use crate::config::{ClusterArgs, ConfigError, LogFormat};
+use crate::inject::{ClusterDefaults, ClusterSettingError};
 
 /// The API server sends at most about 3 MiB (an object near etcd's 1.5 MiB
 /// limit, twice for an update); leave room for the envelope.
@@ -73,6 +74,10 @@ pub struct WebhookArgs {
     /// Log format: `text` for people, `json` for log collectors. Verbosity comes from RUST_LOG.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+
+    /// The injector's cluster-wide settings: Pods are checked as the driver will plan them.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
 }
 
 /// Validated settings of the webhook.
@@ -90,6 +95,8 @@ pub struct WebhookConfig {
     pub settings: patch::Settings,
     /// Body size limit.
     pub max_request_bytes: usize,
+    /// The injector's cluster-wide settings.
+    pub cluster: ClusterDefaults,
 }
 
 impl WebhookArgs {
@@ -98,25 +105,26 @@ impl WebhookArgs {
     /// # Errors
     ///
     /// The flag at fault and what is wrong with it.
-    pub fn validate(&self) -> Result<WebhookConfig, ConfigError> {
+    pub fn validate(&self) -> Result<WebhookConfig, WebhookError> {
         if self.driver_name.is_empty() || self.driver_name.len() > 63 {
-            return Err(ConfigError {
+            return Err(WebhookError::Config(ConfigError {
                 flag: "driver-name",
                 problem: "must be 1 to 63 characters".into(),
-            });
+            }));
         }
         if self.tls_reload_seconds == 0 {
-            return Err(ConfigError {
+            return Err(WebhookError::Config(ConfigError {
                 flag: "tls-reload-seconds",
                 problem: "must be at least 1".into(),
-            });
+            }));
         }
         if self.max_request_bytes < 1024 {
-            return Err(ConfigError {
+            return Err(WebhookError::Config(ConfigError {
                 flag: "max-request-bytes",
                 problem: "must be at least 1024 (the API server sends up to about 3 MiB)".into(),
-            });
+            }));
         }
+        let cluster = self.cluster.validate()?;
         Ok(WebhookConfig {
             addr: self.webhook_addr,
             cert_file: self.tls_cert_file.clone(),
@@ -127,6 +135,7 @@ impl WebhookArgs {
                 deny_invalid: self.deny_invalid,
             },
             max_request_bytes: self.max_request_bytes,
+            cluster,
         })
     }
 }
@@ -137,6 +146,9 @@ pub enum WebhookError {
     /// A flag is wrong.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// A cluster setting is wrong.
+    #[error(transparent)]
+    Cluster(#[from] ClusterSettingError),
     /// The certificate cannot be served.
     #[error("serving certificate: {0}")]
     Tls(#[from] tls::TlsError),
@@ -173,7 +185,8 @@ pub async fn run(
         deny_invalid = config.settings.deny_invalid,
         "admission webhook serving"
     );
-    let handler = server::Handler::new(config.settings, config.max_request_bytes);
+    let handler = server::Handler::new(config.settings, config.max_request_bytes)
+        .with_cluster(config.cluster);
     server::Server::new(handler, certs, config.reload_interval)
         .serve(listener, shutdown)
         .await?;
@@ -223,6 +236,24 @@ mod tests {
             .validate()
             .unwrap_err();
         assert!(e.to_string().starts_with("--tls-reload-seconds"));
+    }
+
+    #[test]
+    fn cluster_settings_are_read_and_a_bad_one_names_its_variable() {
+        let config = parse(&["--agent-inject-default-template", "json"])
+            .validate()
+            .unwrap();
+        assert_eq!(
+            config.cluster.default_format,
+            Some(crate::inject::DefaultFormat::Json)
+        );
+        let e = parse(&["--agent-inject-default-template", "yaml"])
+            .validate()
+            .unwrap_err();
+        assert!(
+            e.to_string().starts_with("AGENT_INJECT_DEFAULT_TEMPLATE"),
+            "{e}"
+        );
     }
 
     #[test]

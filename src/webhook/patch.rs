@@ -10,13 +10,18 @@ use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Value, json};
 
 use crate::gopath;
-use crate::inject::{self, Defaults, Echo, PlanError};
+use crate::inject::{self, ClusterDefaults, Defaults, Echo, PlanError, prefix};
 use crate::pod::{Container, CsiVolumeSource, Pod, Volume, VolumeMount};
 
 /// Marks a Pod as handled, as the Vault Agent Injector does; `injected` stops
 /// further mutation, any other value (the injector documents `update`) asks
-/// for it again.
+/// for it again. A Pod that selects injection with OpenBao's prefix gets it
+/// with that prefix, and either spelling counts.
 pub const STATUS_ANNOTATION: &str = "vault.hashicorp.com/agent-inject-status";
+/// [`STATUS_ANNOTATION`] without its prefix.
+const STATUS_KEY: &str = "agent-inject-status";
+/// [`CONTAINERS_ANNOTATION`] without its prefix.
+const CONTAINERS_KEY: &str = "agent-inject-containers";
 /// The value of [`STATUS_ANNOTATION`] after injection.
 pub const STATUS_INJECTED: &str = "injected";
 /// Comma-separated app containers that get the secrets (default: all).
@@ -103,6 +108,13 @@ impl Warnings {
             self.0.push(warning);
         }
     }
+
+    /// A plan's warnings, then its notices.
+    fn extend_from(&mut self, plan: &inject::Plan) {
+        for w in plan.warnings.iter().chain(&plan.notices) {
+            self.push(w.to_string());
+        }
+    }
 }
 
 /// Escapes one JSON Pointer reference token (RFC 6901): `~` first, then `/`.
@@ -115,6 +127,12 @@ pub fn pointer_token(token: &str) -> String {
 /// `object` is the Pod exactly as in the AdmissionReview. A Pod that does not
 /// select injection, is already injected, or cannot be read is left alone.
 pub fn mutate(object: &Value, settings: &Settings) -> Decision {
+    mutate_with(object, settings, &ClusterDefaults::default())
+}
+
+/// [`mutate`] under the injector's cluster-wide settings, which the driver
+/// applies to Pods that leave an annotation out.
+pub fn mutate_with(object: &Value, settings: &Settings, cluster: &ClusterDefaults) -> Decision {
     let mut warnings = Warnings::default();
     let Ok(pod) = Pod::deserialize(object) else {
         // The serde message could quote a field value; say only what failed.
@@ -130,13 +148,15 @@ pub fn mutate(object: &Value, settings: &Settings) -> Decision {
         Ok(false) => return Decision::unchanged(warnings),
         Err(e) => return invalid(e, settings, warnings),
     }
-    if annotations.get(STATUS_ANNOTATION).map(String::as_str) == Some(STATUS_INJECTED) {
+    if prefix::PREFIXES.iter().any(|p| {
+        annotations
+            .get(&format!("{p}{STATUS_KEY}"))
+            .map(String::as_str)
+            == Some(STATUS_INJECTED)
+    }) {
         return Decision::unchanged(warnings);
     }
-    let defaults = Defaults {
-        driver_name: Some(settings.driver_name.clone()),
-        ..Defaults::default()
-    };
+    let defaults = Defaults::new(Some(settings.driver_name.clone()), cluster.clone());
 
     // A Pod that already declares a volume of this driver was written for it:
     // its author chose the mounts. Only check what the driver will check.
@@ -150,10 +170,7 @@ pub fn mutate(object: &Value, settings: &Settings) -> Decision {
     if !own.is_empty() {
         for volume in own {
             match inject::plan(&pod, volume, &defaults) {
-                Ok(plan) => plan
-                    .warnings
-                    .iter()
-                    .for_each(|w| warnings.push(w.to_string())),
+                Ok(plan) => warnings.extend_from(&plan),
                 Err(e) => return invalid(e, settings, warnings),
             }
         }
@@ -187,10 +204,7 @@ pub fn mutate(object: &Value, settings: &Settings) -> Decision {
     let patched = with_additions(pod.clone(), &additions, &targets, &settings.driver_name);
     for addition in &additions {
         match inject::plan(&patched, &addition.volume, &defaults) {
-            Ok(plan) => plan
-                .warnings
-                .iter()
-                .for_each(|w| warnings.push(w.to_string())),
+            Ok(plan) => warnings.extend_from(&plan),
             Err(e) if settings.deny_invalid => return denied(&e),
             Err(e) => {
                 refused.get_or_insert(e);
@@ -200,10 +214,62 @@ pub fn mutate(object: &Value, settings: &Settings) -> Decision {
     if let Some(e) = refused {
         warnings.push(refusal_warning(&e));
     }
+    let status = format!("{}{STATUS_KEY}", prefix::selecting(annotations));
     Decision::Patched {
-        patch: operations(object, &additions, &targets, &settings.driver_name),
+        patch: operations(object, &additions, &targets, &settings.driver_name, &status),
         warnings: warnings.0,
     }
+}
+
+/// A Pod as the driver will read it once admitted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Admitted {
+    /// The Pod with the volumes and mounts [`mutate`] would add.
+    pub pod: Pod,
+    /// Every warning admission would give about the mounts.
+    pub warnings: Vec<String>,
+    /// Those of `warnings` that mean a container does not get secrets it
+    /// gets from the injector (a path it already mounts something at).
+    pub unmounted: Vec<String>,
+}
+
+/// The Pod as the driver will read it once admitted: with the volumes and
+/// mounts [`mutate`] would add, and the warnings it would give about them.
+/// A Pod that already has a volume of the driver comes back as it is.
+///
+/// # Errors
+///
+/// The error the driver would give for the Pod's secret paths.
+pub fn admitted(pod: &Pod, driver_name: &str) -> Result<Admitted, PlanError> {
+    if pod
+        .spec
+        .volumes
+        .iter()
+        .any(|v| is_driver_volume(v, driver_name))
+    {
+        return Ok(Admitted {
+            pod: pod.clone(),
+            warnings: Vec::new(),
+            unmounted: Vec::new(),
+        });
+    }
+    let annotations = pod.annotations();
+    let paths = ordered_paths(
+        inject::secret_volume_paths(annotations)?,
+        inject::global_secret_volume_path(annotations),
+    );
+    let mut warnings = Warnings::default();
+    let targets = targets(pod, &mut warnings);
+    let mut unmounted = Warnings::default();
+    let additions = additions(pod, &paths, &targets, &mut unmounted);
+    for w in &unmounted.0 {
+        warnings.push(w.clone());
+    }
+    Ok(Admitted {
+        pod: with_additions(pod.clone(), &additions, &targets, driver_name),
+        warnings: warnings.0,
+        unmounted: unmounted.0,
+    })
 }
 
 /// The answer for annotations the driver would refuse.
@@ -272,10 +338,10 @@ struct Target<'p> {
 /// Every init container, and the app containers that
 /// `agent-inject-containers` selects (all when it is absent or blank).
 fn targets<'p>(pod: &'p Pod, warnings: &mut Warnings) -> Vec<Target<'p>> {
-    let chosen: Vec<&str> = pod
-        .annotations()
-        .get(CONTAINERS_ANNOTATION)
-        .map(|v| {
+    let containers = prefix::lookup(pod.annotations(), CONTAINERS_KEY);
+    let containers_key = containers.map_or(CONTAINERS_ANNOTATION, |(k, _)| k);
+    let chosen: Vec<&str> = containers
+        .map(|(_, v)| {
             v.split(',')
                 .map(str::trim)
                 .filter(|n| !n.is_empty())
@@ -285,7 +351,7 @@ fn targets<'p>(pod: &'p Pod, warnings: &mut Warnings) -> Vec<Target<'p>> {
     for name in &chosen {
         if !pod.spec.all_containers().any(|c| c.name == *name) {
             warnings.push(format!(
-                "{CONTAINERS_ANNOTATION} names {}, which is not a container of this Pod",
+                "{containers_key} names {}, which is not a container of this Pod",
                 Echo::new(name)
             ));
         }
@@ -332,6 +398,8 @@ fn additions(
     targets: &[Target],
     warnings: &mut Warnings,
 ) -> Vec<Addition> {
+    let containers_key =
+        prefix::lookup(pod.annotations(), CONTAINERS_KEY).map_or(CONTAINERS_ANNOTATION, |(k, _)| k);
     let mut taken: BTreeSet<String> = pod.spec.volumes.iter().map(|v| v.name.clone()).collect();
     let mut out = Vec::new();
     for path in paths {
@@ -352,7 +420,7 @@ fn additions(
         }
         if users.is_empty() {
             warnings.push(format!(
-                "no container can take the Vault secrets for {path} (each already mounts something there, or {CONTAINERS_ANNOTATION} selects none), so no volume is added for them"
+                "no container can take the Vault secrets for {path} (each already mounts something there, or {containers_key} selects none), so no volume is added for them"
             ));
             continue;
         }
@@ -422,6 +490,7 @@ fn operations(
     additions: &[Addition],
     targets: &[Target],
     driver_name: &str,
+    status_annotation: &str,
 ) -> Vec<AddOp> {
     let mut ops = Vec::new();
     let volumes: Vec<Value> = additions
@@ -442,7 +511,7 @@ fn operations(
         );
         append(&mut ops, object, &array, mounts);
     }
-    let annotation = format!("/metadata/annotations/{}", pointer_token(STATUS_ANNOTATION));
+    let annotation = format!("/metadata/annotations/{}", pointer_token(status_annotation));
     ops.push(AddOp {
         path: annotation,
         value: Value::String(STATUS_INJECTED.to_owned()),

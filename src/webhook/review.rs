@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::patch::{self, Decision, Settings};
-use crate::inject;
+use crate::inject::{self, ClusterDefaults};
 use crate::pod::Pod;
 
 /// The AdmissionReview version the webhook speaks (and registers for).
@@ -65,6 +65,19 @@ pub struct Answer {
 /// [`BadReview`] when the body is not JSON or has no `request.uid`; every
 /// other body gets an AdmissionReview answer.
 pub fn answer(body: &[u8], settings: &Settings) -> Result<Answer, BadReview> {
+    answer_with(body, settings, &ClusterDefaults::default())
+}
+
+/// [`answer`] under the injector's cluster-wide settings.
+///
+/// # Errors
+///
+/// As [`answer`].
+pub fn answer_with(
+    body: &[u8],
+    settings: &Settings,
+    cluster: &ClusterDefaults,
+) -> Result<Answer, BadReview> {
     let review: Value = serde_json::from_slice(body).map_err(|_| BadReview::NotJson)?;
     let request = review.get("request").unwrap_or(&Value::Null);
     let uid = match request.get("uid").and_then(Value::as_str) {
@@ -90,7 +103,7 @@ pub fn answer(body: &[u8], settings: &Settings) -> Result<Answer, BadReview> {
             )],
         }
     } else {
-        decide(request, &namespace, object, settings)
+        decide(request, &namespace, object, settings, cluster)
     };
     // Answer an old-style review in its own version; anything else in v1.
     let reply_version = if api_version == API_VERSION_V1BETA1 {
@@ -113,7 +126,13 @@ pub fn answer(body: &[u8], settings: &Settings) -> Result<Answer, BadReview> {
 }
 
 /// The decision for a well-formed v1 request.
-fn decide(request: &Value, namespace: &str, object: &Value, settings: &Settings) -> Decision {
+fn decide(
+    request: &Value,
+    namespace: &str,
+    object: &Value,
+    settings: &Settings,
+    cluster: &ClusterDefaults,
+) -> Decision {
     let unchanged = Decision::Unchanged {
         warnings: Vec::new(),
     };
@@ -146,7 +165,7 @@ fn decide(request: &Value, namespace: &str, object: &Value, settings: &Settings)
         };
         return Decision::Unchanged { warnings };
     }
-    patch::mutate(object, settings)
+    patch::mutate_with(object, settings, cluster)
 }
 
 /// The AdmissionReview that carries `decision`.

@@ -35,6 +35,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 pub struct Handler {
     settings: Settings,
     max_request_bytes: usize,
+    cluster: crate::inject::ClusterDefaults,
 }
 
 impl Handler {
@@ -44,7 +45,15 @@ impl Handler {
         Handler {
             settings,
             max_request_bytes,
+            cluster: crate::inject::ClusterDefaults::default(),
         }
+    }
+
+    /// The handler with the injector's cluster-wide settings, which the
+    /// driver applies to Pods that leave an annotation out.
+    pub fn with_cluster(mut self, cluster: crate::inject::ClusterDefaults) -> Handler {
+        self.cluster = cluster;
+        self
     }
 
     /// Routes one request.
@@ -112,7 +121,7 @@ impl Handler {
                 );
             }
         };
-        match review::answer(&body, &self.settings) {
+        match review::answer_with(&body, &self.settings, &self.cluster) {
             Ok(answer) => {
                 match answer.verdict {
                     Verdict::Patched | Verdict::Denied => tracing::info!(

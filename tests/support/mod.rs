@@ -88,10 +88,16 @@ impl Fixture {
     /// A fresh Pod identity with a kubernetes auth role and a policy that may
     /// read, list and write `paths`. Returns the identity and the role name.
     pub(crate) fn kube_identity(&self, paths: &[&str]) -> (PodIdentity, String) {
+        self.kube_identity_at(KUBE_AUTH, paths)
+    }
+
+    /// Like [`Fixture::kube_identity`], with the role on the kubernetes auth
+    /// mount `auth/<mount>`.
+    pub(crate) fn kube_identity_at(&self, mount: &str, paths: &[&str]) -> (PodIdentity, String) {
         let (id, policy) = self.identity_with_policy(paths);
         let role = unique("k8s-role");
         self.bao.kubernetes_role(
-            KUBE_AUTH,
+            mount,
             &role,
             &KubeRole::new(&id.namespace, &id.service_account, &[&policy]),
         );

@@ -22,15 +22,17 @@ pub(crate) const VOLUME: &str = "vault-secrets";
 pub(crate) const TOKENS_KEY: &str = "csi.storage.k8s.io/serviceAccount.tokens";
 
 /// A Pod with one container mounting [`VOLUME`] at `/vault/secrets`, and
-/// `vault.hashicorp.com/` + each annotation key.
+/// `vault.hashicorp.com/` + each annotation key (a key with a `/` as written).
 pub(crate) fn pod_json(id: &PodIdentity, annotations: &[(&str, &str)]) -> Value {
     let annotations: serde_json::Map<String, Value> = annotations
         .iter()
         .map(|(k, v)| {
-            (
-                format!("vault.hashicorp.com/{k}"),
-                Value::String(v.to_string()),
-            )
+            let key = if k.contains('/') {
+                (*k).to_string()
+            } else {
+                format!("vault.hashicorp.com/{k}")
+            };
+            (key, Value::String(v.to_string()))
         })
         .collect();
     json!({

@@ -613,3 +613,133 @@ fn an_agent_configmap_alone_gets_the_volume_at_the_secret_volume_path() {
         "{warnings:?}"
     );
 }
+
+// ---- OpenBao's prefix, notices and cluster settings ------------------------------
+
+/// A Pod whose keys all carry OpenBao's prefix.
+fn bao_pod(extra: &[(&str, &str)]) -> Value {
+    let mut pairs = vec![
+        ("agent-inject", "true"),
+        ("role", "web"),
+        ("agent-inject-secret-db", "database/creds/web"),
+    ];
+    pairs.extend_from_slice(extra);
+    let map: serde_json::Map<String, Value> = pairs
+        .iter()
+        .map(|(k, v)| {
+            (
+                format!("openbao.openbao.org/{k}"),
+                Value::String((*v).to_owned()),
+            )
+        })
+        .collect();
+    json!({
+        "metadata": {"name": "web-0", "namespace": "shop", "annotations": map},
+        "spec": {"containers": [{"name": "web", "image": "web:1"}]},
+    })
+}
+
+#[test]
+fn a_pod_with_openbaos_prefix_gets_its_volume_and_status_with_that_prefix() {
+    let object = bao_pod(&[]);
+    let doc = after(&object);
+    assert_eq!(doc["spec"]["volumes"], json!([csi("vault-secrets")]));
+    assert_eq!(
+        doc["spec"]["containers"][0]["volumeMounts"],
+        json!([mount("vault-secrets", "/vault/secrets")])
+    );
+    let annotations = &doc["metadata"]["annotations"];
+    assert_eq!(
+        annotations["openbao.openbao.org/agent-inject-status"],
+        "injected"
+    );
+    assert!(annotations.get(STATUS_ANNOTATION).is_none());
+}
+
+#[test]
+fn openbaos_status_injected_leaves_the_pod_alone() {
+    let object = bao_pod(&[("agent-inject-status", "injected")]);
+    assert_eq!(unchanged(&object, &settings()), Vec::<String>::new());
+}
+
+#[test]
+fn openbaos_containers_key_picks_the_containers() {
+    let mut object = bao_pod(&[("agent-inject-containers", "web")]);
+    object["spec"]["containers"] = json!([{"name": "web"}, {"name": "proxy"}]);
+    let doc = after(&object);
+    assert!(doc["spec"]["containers"][1].get("volumeMounts").is_none());
+}
+
+#[test]
+fn one_key_under_both_prefixes_is_denied_naming_both() {
+    let mut object = pod(&[]);
+    object["metadata"]["annotations"]["openbao.openbao.org/role"] = json!("other");
+    let message = denied(&object);
+    assert_eq!(
+        message,
+        "vault.hashicorp.com/role and openbao.openbao.org/role are both set: the Vault and OpenBao spellings of one annotation; keep one of them"
+    );
+}
+
+#[test]
+fn keys_of_the_agent_containers_are_warned_about_at_admission() {
+    let (_, warnings) = patched(&pod(&[("agent-limits-cpu", "500m")]), &settings());
+    assert_eq!(
+        warnings,
+        [
+            "vault.hashicorp.com/agent-limits-cpu is ignored: it only configures the injector's agent containers, which the CSI driver replaces"
+        ]
+    );
+}
+
+#[test]
+fn unknown_keys_are_named_at_admission() {
+    let (_, warnings) = patched(&bao_pod(&[("agent-inject-secrets-db", "x")]), &settings());
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].starts_with("openbao.openbao.org/agent-inject-secrets-db is ignored"));
+}
+
+#[test]
+fn the_command_warning_at_admission_says_what_to_use_instead() {
+    let (_, warnings) = patched(
+        &pod(&[("agent-inject-command-db", "kill -HUP 1")]),
+        &settings(),
+    );
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains(".vault-csi-version"), "{warnings:?}");
+}
+
+#[test]
+fn cluster_settings_apply_at_admission() {
+    let cluster = ClusterDefaults {
+        auth_max_backoff: Some(std::time::Duration::from_secs(30)),
+        ..ClusterDefaults::default()
+    };
+    let object = pod(&[("auth-min-backoff", "1m")]);
+    assert!(matches!(
+        mutate(&object, &settings()),
+        Decision::Patched { .. }
+    ));
+    match mutate_with(&object, &settings(), &cluster) {
+        Decision::Denied { message } => {
+            assert!(
+                message.contains("AGENT_INJECT_AUTH_MAX_BACKOFF"),
+                "{message}"
+            )
+        }
+        other => panic!("expected a denial, got {other:?}"),
+    }
+}
+
+#[test]
+fn admitted_is_the_pod_the_patch_makes() {
+    let object = pod(&[]);
+    let admission = admitted(&Pod::deserialize(&object).unwrap(), DRIVER).unwrap();
+    assert!(admission.warnings.is_empty());
+    let mut doc = after(&object);
+    doc["metadata"]["annotations"]
+        .as_object_mut()
+        .unwrap()
+        .remove(STATUS_ANNOTATION);
+    assert_eq!(admission.pod, Pod::deserialize(&doc).unwrap());
+}
