@@ -407,36 +407,47 @@ pub static SOCKET_SERVING: AtomicBool = AtomicBool::new(false);
 
 /// Serves `/metrics`, `/healthz` and `/readyz` until the process ends.
 pub async fn serve(addr: std::net::SocketAddr, readiness: Readiness) -> std::io::Result<()> {
+    serve_exposition(
+        addr,
+        |format| global().encode(format),
+        readiness.serving,
+        "CSI socket not serving yet",
+    )
+    .await
+}
+
+/// Serves `/metrics` (what `encode` gives, in the format the scraper
+/// accepts), `/healthz`, and `/readyz` (ready once `serving` is set).
+pub async fn serve_exposition(
+    addr: std::net::SocketAddr,
+    encode: fn(Exposition) -> String,
+    serving: &'static AtomicBool,
+    not_ready: &'static str,
+) -> std::io::Result<()> {
     use axum::http::StatusCode;
     use axum::routing::get;
     let app = axum::Router::new()
         .route(
             "/metrics",
-            get(|headers: axum::http::HeaderMap| async move {
+            get(move |headers: axum::http::HeaderMap| async move {
                 let accept = headers
                     .get(axum::http::header::ACCEPT)
                     .and_then(|v| v.to_str().ok());
                 let format = Exposition::negotiate(accept);
                 (
                     [(axum::http::header::CONTENT_TYPE, format.content_type())],
-                    global().encode(format),
+                    encode(format),
                 )
             }),
         )
         .route("/healthz", get(|| async { "ok" }))
         .route(
             "/readyz",
-            get(move || {
-                let readiness = readiness.clone();
-                async move {
-                    if readiness.serving.load(Ordering::SeqCst) {
-                        (StatusCode::OK, "ok")
-                    } else {
-                        (
-                            StatusCode::SERVICE_UNAVAILABLE,
-                            "CSI socket not serving yet",
-                        )
-                    }
+            get(move || async move {
+                if serving.load(Ordering::SeqCst) {
+                    (StatusCode::OK, "ok")
+                } else {
+                    (StatusCode::SERVICE_UNAVAILABLE, not_ready)
                 }
             }),
         );

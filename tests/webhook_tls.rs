@@ -481,3 +481,91 @@ async fn issue_cert_script_output_is_served_and_trusted_through_its_ca() {
     assert_eq!(response.status(), 200);
     let _ = stop.send(());
 }
+
+// ---- The webhook binary's metrics ---------------------------------------------
+
+/// The `vault-csi-driver webhook` process; killed when dropped.
+struct WebhookProcess {
+    child: std::process::Child,
+    addr: SocketAddr,
+    metrics_port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for WebhookProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn start_binary(leaf: &Leaf) -> WebhookProcess {
+    let dir = tempfile::tempdir().unwrap();
+    replace(&dir.path().join("tls.crt"), &leaf.cert_pem);
+    replace(&dir.path().join("tls.key"), &leaf.key_pem);
+    let port = support::bao::free_port();
+    let metrics_port = support::bao::free_port();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_vault-csi-driver"))
+        .arg("webhook")
+        .args(["--webhook-addr", &format!("127.0.0.1:{port}")])
+        .args(["--metrics-addr", &format!("127.0.0.1:{metrics_port}")])
+        .arg("--tls-cert-file")
+        .arg(dir.path().join("tls.crt"))
+        .arg("--tls-key-file")
+        .arg(dir.path().join("tls.key"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let process = WebhookProcess {
+        child,
+        addr: SocketAddr::from(([127, 0, 0, 1], port)),
+        metrics_port,
+        _dir: dir,
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while support::bao::http_request(metrics_port, "GET", "/readyz", &[], None)
+        .map(|(status, _)| status)
+        .unwrap_or(0)
+        != 200
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the webhook did not become ready"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    process
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_webhook_counts_reviews_by_result_denials_by_key_and_latency() {
+    let pki = Pki::new();
+    let webhook = start_binary(&pki.leaf_for(HOST)).await;
+    for (body, status) in [
+        (fixture("docs-deployment.review.json"), 200),
+        (fixture("invalid-perms.review.json"), 200),
+        (fixture("no-annotations.review.json"), 200),
+        (b"not json".to_vec(), 400),
+    ] {
+        assert_eq!(post(&pki.ca_pem, webhook.addr, body).await.status(), status);
+    }
+    let (status, text) =
+        support::bao::http_request(webhook.metrics_port, "GET", "/metrics", &[], None).unwrap();
+    assert_eq!(status, 200);
+    for line in [
+        "vault_csi_webhook_admissions_total{result=\"patched\"} 1",
+        "vault_csi_webhook_admissions_total{result=\"denied\"} 1",
+        "vault_csi_webhook_admissions_total{result=\"unchanged\"} 1",
+        "vault_csi_webhook_admissions_total{result=\"error\"} 1",
+        "vault_csi_webhook_denials_total{key=\"agent-inject-perms-NAME\"} 1",
+        "vault_csi_webhook_admission_duration_seconds_count{result=\"patched\"} 1",
+    ] {
+        assert!(text.contains(line), "{line} missing:\n{text}");
+    }
+    assert!(
+        !text.contains("vault_csi_vault_up"),
+        "the webhook exports only its own metrics"
+    );
+}

@@ -352,6 +352,42 @@ fn empty_message(volume: &str, mount_path: Option<&str>, paths_in_use: &[String]
 }
 
 impl PlanError {
+    /// The injector key at fault, as docs/annotations.md lists it (without
+    /// prefix, per-secret keys ending in `-NAME`): a label of bounded
+    /// cardinality for metrics.
+    pub fn metric_key(&self) -> &'static str {
+        use PlanError::*;
+        let key = match self {
+            NotInjected { key, .. }
+            | InvalidBool { key, .. }
+            | InvalidNumber { key, .. }
+            | InvalidDuration { key, .. }
+            | InvalidPerms { key, .. }
+            | UnknownAuthType { key, .. }
+            | UnknownDefaultTemplate { key, .. }
+            | InvalidVaultPath { key, .. }
+            | InvalidName { key }
+            | InvalidFilePath { key, .. }
+            | InvalidSecretPath { key }
+            | TemplateFile { key, .. } => key.as_str(),
+            BackoffOrder { min_source, .. } => min_source.as_str(),
+            FileConflict { first_key, .. } => first_key.as_str(),
+            RunAsSameUser { source_key, .. } => source_key.as_str(),
+            PrefixConflict { vault_key, .. } => vault_key.as_str(),
+            MissingRole => return "role",
+            ConfigKeyMissing { .. } | ConfigSyntax { .. } | ConfigStanza { .. } => {
+                return "agent-configmap";
+            }
+            VolumeNotInPod { .. }
+            | VolumeNotMounted { .. }
+            | VolumeMountedAtSeveralPaths { .. }
+            | EmptyVolume { .. } => return "secret-volume-path",
+        };
+        super::prefix::split(key)
+            .and_then(|(_, suffix)| super::catalog::lookup(suffix))
+            .map_or("other", |entry| entry.key)
+    }
+
     /// The error with every annotation key it names passed through `name`
     /// (from the canonical spelling to the Pod's).
     pub(super) fn renamed(self, name: impl Fn(&str) -> String) -> PlanError {

@@ -6,6 +6,7 @@
 //! [`server`] serves HTTPS, [`tls`] keeps the certificate fresh. The process
 //! talks to neither Vault nor the API server.
 
+pub mod metrics;
 pub mod patch;
 pub mod review;
 pub mod server;
@@ -78,6 +79,10 @@ pub struct WebhookArgs {
     /// The injector's cluster-wide settings: Pods are checked as the driver will plan them.
     #[command(flatten)]
     pub cluster: ClusterArgs,
+
+    /// Address of the plain-HTTP `/metrics`, `/healthz` and `/readyz`; empty to turn them off.
+    #[arg(long, env = "METRICS_ADDR", default_value = "0.0.0.0:9811")]
+    pub metrics_addr: String,
 }
 
 /// Validated settings of the webhook.
@@ -97,6 +102,8 @@ pub struct WebhookConfig {
     pub max_request_bytes: usize,
     /// The injector's cluster-wide settings.
     pub cluster: ClusterDefaults,
+    /// Where metrics and health are served, if anywhere.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 impl WebhookArgs {
@@ -125,7 +132,17 @@ impl WebhookArgs {
             }));
         }
         let cluster = self.cluster.validate()?;
+        let metrics_addr = match self.metrics_addr.trim() {
+            "" => None,
+            addr => Some(addr.parse().map_err(|_| {
+                WebhookError::Config(ConfigError {
+                    flag: "metrics-addr",
+                    problem: format!("{addr:?} is not an address such as 0.0.0.0:9811"),
+                })
+            })?),
+        };
         Ok(WebhookConfig {
+            metrics_addr,
             addr: self.webhook_addr,
             cert_file: self.tls_cert_file.clone(),
             key_file: self.tls_key_file.clone(),
@@ -162,6 +179,9 @@ pub enum WebhookError {
     },
 }
 
+/// Set once the HTTPS listener is bound.
+static SERVING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Runs the webhook until `shutdown` resolves.
 ///
 /// # Errors
@@ -185,6 +205,20 @@ pub async fn run(
         deny_invalid = config.settings.deny_invalid,
         "admission webhook serving"
     );
+    SERVING.store(true, std::sync::atomic::Ordering::SeqCst);
+    if let Some(addr) = config.metrics_addr {
+        let served = tokio::spawn(crate::metrics::serve_exposition(
+            addr,
+            |format| metrics::global().encode(format),
+            &SERVING,
+            "webhook not serving yet",
+        ));
+        tokio::spawn(async move {
+            if let Ok(Err(error)) = served.await {
+                tracing::error!(%error, "metrics endpoint stopped");
+            }
+        });
+    }
     let handler = server::Handler::new(config.settings, config.max_request_bytes)
         .with_cluster(config.cluster);
     server::Server::new(handler, certs, config.reload_interval)

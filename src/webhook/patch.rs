@@ -86,6 +86,8 @@ pub enum Decision {
     Denied {
         /// The [`PlanError`] message.
         message: String,
+        /// The injector key at fault, for metrics ([`PlanError::metric_key`]).
+        key: &'static str,
     },
 }
 
@@ -284,6 +286,7 @@ fn invalid(e: PlanError, settings: &Settings, mut warnings: Warnings) -> Decisio
 fn denied(e: &PlanError) -> Decision {
     Decision::Denied {
         message: e.to_string(),
+        key: e.metric_key(),
     }
 }
 

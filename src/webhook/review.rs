@@ -50,6 +50,8 @@ pub struct Answer {
     pub review: Value,
     /// What was decided.
     pub verdict: Verdict,
+    /// For a refusal, the injector key at fault (a metric label).
+    pub denied_key: Option<&'static str>,
     /// `request.uid`.
     pub uid: String,
     /// `request.namespace`, possibly empty.
@@ -111,14 +113,15 @@ pub fn answer_with(
     } else {
         API_VERSION
     };
-    let verdict = match decision {
-        Decision::Unchanged { .. } => Verdict::Unchanged,
-        Decision::Patched { .. } => Verdict::Patched,
-        Decision::Denied { .. } => Verdict::Denied,
+    let (verdict, denied_key) = match decision {
+        Decision::Unchanged { .. } => (Verdict::Unchanged, None),
+        Decision::Patched { .. } => (Verdict::Patched, None),
+        Decision::Denied { key, .. } => (Verdict::Denied, Some(key)),
     };
     Ok(Answer {
         review: response(reply_version, &uid, decision),
         verdict,
+        denied_key,
         uid,
         namespace,
         name,
@@ -186,7 +189,7 @@ fn response(api_version: &str, uid: &str, decision: Decision) -> Value {
             response.insert("patch".into(), Value::String(encoded));
             warnings
         }
-        Decision::Denied { message } => {
+        Decision::Denied { message, .. } => {
             response.insert("allowed".into(), Value::Bool(false));
             response.insert(
                 "status".into(),

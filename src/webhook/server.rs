@@ -20,6 +20,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
+use super::metrics::Outcome;
 use super::patch::Settings;
 use super::review::{self, BadReview, Verdict};
 use super::tls::{ReloadingCert, TlsError};
@@ -64,7 +65,12 @@ impl Handler {
     {
         match (request.uri().path(), request.method()) {
             ("/healthz", &Method::GET | &Method::HEAD) => text(StatusCode::OK, "ok\n"),
-            ("/mutate", &Method::POST) => self.mutate(request).await,
+            ("/mutate", &Method::POST) => {
+                let started = std::time::Instant::now();
+                let (response, outcome, denied_key) = self.mutate(request).await;
+                super::metrics::global().review(outcome, started.elapsed(), denied_key);
+                response
+            }
             ("/mutate", _) => {
                 let mut response = text(
                     StatusCode::METHOD_NOT_ALLOWED,
@@ -89,7 +95,11 @@ impl Handler {
         }
     }
 
-    async fn mutate<B>(&self, request: Request<B>) -> Response<Full<Bytes>>
+    /// Answers one review, and says how it ended for the metrics.
+    async fn mutate<B>(
+        &self,
+        request: Request<B>,
+    ) -> (Response<Full<Bytes>>, Outcome, Option<&'static str>)
     where
         B: hyper::body::Body<Data = Bytes>,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -109,16 +119,19 @@ impl Handler {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
         if declared.is_some_and(|n| n > limit as u64) {
-            return too_large();
+            return (too_large(), Outcome::Error, None);
         }
         let body = match Limited::new(request.into_body(), limit).collect().await {
             Ok(collected) => collected.to_bytes(),
-            Err(e) if e.is::<http_body_util::LengthLimitError>() => return too_large(),
+            Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+                return (too_large(), Outcome::Error, None);
+            }
             Err(e) => {
-                return text(
+                let response = text(
                     StatusCode::BAD_REQUEST,
                     &format!("cannot read the request body: {e}\n"),
                 );
+                return (response, Outcome::Error, None);
             }
         };
         match review::answer_with(&body, &self.settings, &self.cluster) {
@@ -140,11 +153,17 @@ impl Handler {
                     header::CONTENT_TYPE,
                     HeaderValue::from_static("application/json"),
                 );
-                response
+                let outcome = match answer.verdict {
+                    Verdict::Patched => Outcome::Patched,
+                    Verdict::Unchanged => Outcome::Unchanged,
+                    Verdict::Denied => Outcome::Denied,
+                };
+                (response, outcome, answer.denied_key)
             }
             Err(e @ (BadReview::NotJson | BadReview::NoRequestUid)) => {
                 tracing::warn!(error = %e, "request to /mutate refused");
-                text(StatusCode::BAD_REQUEST, &format!("{e}\n"))
+                let response = text(StatusCode::BAD_REQUEST, &format!("{e}\n"));
+                (response, Outcome::Error, None)
             }
         }
     }

@@ -75,7 +75,7 @@ fn unchanged(object: &Value, settings: &Settings) -> Vec<String> {
 
 fn denied(object: &Value) -> String {
     match mutate(object, &settings()) {
-        Decision::Denied { message } => message,
+        Decision::Denied { message, .. } => message,
         other => panic!("expected a denial, got {other:?}"),
     }
 }
@@ -721,7 +721,7 @@ fn cluster_settings_apply_at_admission() {
         Decision::Patched { .. }
     ));
     match mutate_with(&object, &settings(), &cluster) {
-        Decision::Denied { message } => {
+        Decision::Denied { message, .. } => {
             assert!(
                 message.contains("AGENT_INJECT_AUTH_MAX_BACKOFF"),
                 "{message}"
