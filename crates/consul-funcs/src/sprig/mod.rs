@@ -1,0 +1,366 @@
+//! sprig v3.2.3's function map, which the OpenBao agent registers under
+//! the `sprig_` prefix (`sprig_upper`, `sprig_dict`, `sprig_semver`, ...),
+//! with Go's parameter types, conversions, output and error messages.
+//!
+//! A few functions are answered from the Pod's context instead of the
+//! node's (`sprig_env`, `sprig_expandenv`), and a few are refused when
+//! called, naming themselves and why ([`REFUSED`]). Functions whose output
+//! is random or depends on the clock (`sprig_uuidv4`, `sprig_randAlpha`,
+//! `sprig_now`, `sprig_bcrypt`, ...) produce output of the same form as
+//! the agent's.
+
+mod codec;
+mod conv;
+mod crypto;
+mod date;
+mod defaults;
+mod dicts;
+mod env;
+mod lists;
+mod numeric;
+mod paths;
+mod random;
+mod regex;
+mod semver;
+mod strings;
+mod url;
+
+use gotemplate::value::Value;
+
+use crate::args::{charge_bytes, text};
+use crate::funcs::{Ctx, Func, FuncError, Funcs};
+use crate::gotime::Clock;
+
+/// Every name of sprig v3.2.3's `genericMap`, without the `sprig_` prefix.
+pub const NAMES: &[&str] = &[
+    "hello",
+    "ago",
+    "date",
+    "date_in_zone",
+    "date_modify",
+    "dateInZone",
+    "dateModify",
+    "duration",
+    "durationRound",
+    "htmlDate",
+    "htmlDateInZone",
+    "must_date_modify",
+    "mustDateModify",
+    "mustToDate",
+    "now",
+    "toDate",
+    "unixEpoch",
+    "abbrev",
+    "abbrevboth",
+    "trunc",
+    "trim",
+    "upper",
+    "lower",
+    "title",
+    "untitle",
+    "substr",
+    "repeat",
+    "trimall",
+    "trimAll",
+    "trimSuffix",
+    "trimPrefix",
+    "nospace",
+    "initials",
+    "randAlphaNum",
+    "randAlpha",
+    "randAscii",
+    "randNumeric",
+    "swapcase",
+    "shuffle",
+    "snakecase",
+    "camelcase",
+    "kebabcase",
+    "wrap",
+    "wrapWith",
+    "contains",
+    "hasPrefix",
+    "hasSuffix",
+    "quote",
+    "squote",
+    "cat",
+    "indent",
+    "nindent",
+    "replace",
+    "plural",
+    "sha1sum",
+    "sha256sum",
+    "adler32sum",
+    "toString",
+    "atoi",
+    "int64",
+    "int",
+    "float64",
+    "seq",
+    "toDecimal",
+    "split",
+    "splitList",
+    "splitn",
+    "toStrings",
+    "until",
+    "untilStep",
+    "add1",
+    "add",
+    "sub",
+    "div",
+    "mod",
+    "mul",
+    "randInt",
+    "add1f",
+    "addf",
+    "subf",
+    "divf",
+    "mulf",
+    "biggest",
+    "max",
+    "min",
+    "maxf",
+    "minf",
+    "ceil",
+    "floor",
+    "round",
+    "join",
+    "sortAlpha",
+    "default",
+    "empty",
+    "coalesce",
+    "all",
+    "any",
+    "compact",
+    "mustCompact",
+    "fromJson",
+    "toJson",
+    "toPrettyJson",
+    "toRawJson",
+    "mustFromJson",
+    "mustToJson",
+    "mustToPrettyJson",
+    "mustToRawJson",
+    "ternary",
+    "deepCopy",
+    "mustDeepCopy",
+    "typeOf",
+    "typeIs",
+    "typeIsLike",
+    "kindOf",
+    "kindIs",
+    "deepEqual",
+    "env",
+    "expandenv",
+    "getHostByName",
+    "base",
+    "dir",
+    "clean",
+    "ext",
+    "isAbs",
+    "osBase",
+    "osClean",
+    "osDir",
+    "osExt",
+    "osIsAbs",
+    "b64enc",
+    "b64dec",
+    "b32enc",
+    "b32dec",
+    "tuple",
+    "list",
+    "dict",
+    "get",
+    "set",
+    "unset",
+    "hasKey",
+    "pluck",
+    "keys",
+    "pick",
+    "omit",
+    "merge",
+    "mergeOverwrite",
+    "mustMerge",
+    "mustMergeOverwrite",
+    "values",
+    "append",
+    "push",
+    "mustAppend",
+    "mustPush",
+    "prepend",
+    "mustPrepend",
+    "first",
+    "mustFirst",
+    "rest",
+    "mustRest",
+    "last",
+    "mustLast",
+    "initial",
+    "mustInitial",
+    "reverse",
+    "mustReverse",
+    "uniq",
+    "mustUniq",
+    "without",
+    "mustWithout",
+    "has",
+    "mustHas",
+    "slice",
+    "mustSlice",
+    "concat",
+    "dig",
+    "chunk",
+    "mustChunk",
+    "bcrypt",
+    "htpasswd",
+    "genPrivateKey",
+    "derivePassword",
+    "buildCustomCert",
+    "genCA",
+    "genCAWithKey",
+    "genSelfSignedCert",
+    "genSelfSignedCertWithKey",
+    "genSignedCert",
+    "genSignedCertWithKey",
+    "encryptAES",
+    "decryptAES",
+    "randBytes",
+    "uuidv4",
+    "semver",
+    "semverCompare",
+    "fail",
+    "regexMatch",
+    "mustRegexMatch",
+    "regexFindAll",
+    "mustRegexFindAll",
+    "regexFind",
+    "mustRegexFind",
+    "regexReplaceAll",
+    "mustRegexReplaceAll",
+    "regexReplaceAllLiteral",
+    "mustRegexReplaceAllLiteral",
+    "regexSplit",
+    "mustRegexSplit",
+    "regexQuoteMeta",
+    "urlParse",
+    "urlJoin",
+];
+
+/// The sprig functions refused here, and why (the message they fail with).
+pub const REFUSED: &[(&str, &str)] = &[
+    (
+        "getHostByName",
+        "sprig_getHostByName: DNS lookups from the node are not allowed in vault-csi-driver templates",
+    ),
+    (
+        "genPrivateKey",
+        "sprig_genPrivateKey: generating keys in templates is not supported by vault-csi-driver (no RSA/DSA/X.509 stack); issue keys and certificates with Vault's PKI (pkiCert)",
+    ),
+    (
+        "buildCustomCert",
+        "sprig_buildCustomCert: certificate handling in templates is not supported by vault-csi-driver (no X.509 stack); use Vault's PKI (pkiCert)",
+    ),
+    (
+        "genCA",
+        "sprig_genCA: generating certificates in templates is not supported by vault-csi-driver (no RSA/X.509 stack); use Vault's PKI (pkiCert)",
+    ),
+    (
+        "genCAWithKey",
+        "sprig_genCAWithKey: generating certificates in templates is not supported by vault-csi-driver (no X.509 stack); use Vault's PKI (pkiCert)",
+    ),
+    (
+        "genSelfSignedCert",
+        "sprig_genSelfSignedCert: generating certificates in templates is not supported by vault-csi-driver (no RSA/X.509 stack); use Vault's PKI (pkiCert)",
+    ),
+    (
+        "genSelfSignedCertWithKey",
+        "sprig_genSelfSignedCertWithKey: generating certificates in templates is not supported by vault-csi-driver (no X.509 stack); use Vault's PKI (pkiCert)",
+    ),
+    (
+        "genSignedCert",
+        "sprig_genSignedCert: generating certificates in templates is not supported by vault-csi-driver (no RSA/X.509 stack); use Vault's PKI (pkiCert)",
+    ),
+    (
+        "genSignedCertWithKey",
+        "sprig_genSignedCertWithKey: generating certificates in templates is not supported by vault-csi-driver (no X.509 stack); use Vault's PKI (pkiCert)",
+    ),
+];
+
+/// Registers every sprig function under its `sprig_` name; `clock` is what
+/// `sprig_now`, `sprig_date` of a non-time and `sprig_ago` read.
+pub fn register(funcs: &mut Funcs, clock: Clock) {
+    strings::register(funcs);
+    codec::register(funcs);
+    numeric::register(funcs);
+    defaults::register(funcs);
+    lists::register(funcs);
+    dicts::register(funcs);
+    paths::register(funcs);
+    regex::register(funcs);
+    url::register(funcs);
+    semver::register(funcs);
+    crypto::register(funcs);
+    random::register(funcs);
+    date::register(funcs, clock);
+    env::register(funcs);
+    for &(name, reason) in REFUSED {
+        add(
+            funcs,
+            name,
+            Func::variadic(&[], gotemplate::Param::Any, move |_, _| {
+                Err(FuncError::new(reason))
+            }),
+        );
+    }
+}
+
+/// Registers `func` as `sprig_NAME`.
+fn add(funcs: &mut Funcs, name: &str, func: Func) {
+    funcs.insert(&format!("sprig_{name}"), func);
+}
+
+/// The text of argument `i` (a `string` parameter).
+fn text_arg(a: &[Value], i: usize) -> &str {
+    a.get(i).map(text).unwrap_or("")
+}
+
+/// An `int` argument (the engine has checked the type).
+fn int(v: &Value) -> i64 {
+    match v {
+        Value::Int(i) | Value::Int64(i) => *i,
+        _ => 0,
+    }
+}
+
+/// Go's `strings.Repeat`, charged to the budget before the work.
+fn repeat_charged(ctx: &mut Ctx<'_>, s: &str, count: i64) -> Result<String, FuncError> {
+    if count < 0 {
+        return Err(FuncError::new("strings: negative Repeat count"));
+    }
+    let count = usize::try_from(count).unwrap_or(usize::MAX);
+    let Some(size) = s.len().checked_mul(count) else {
+        return Err(FuncError::new("strings: Repeat output length overflow"));
+    };
+    charge_bytes(ctx, size)?;
+    Ok(s.repeat(count))
+}
+
+/// Checks a Go slice expression `s[from:to]` on a string of length
+/// `len`, failing with the runtime's message when it is out of range.
+fn bounds(from: i64, to: i64, len: i64) -> Result<(usize, usize), FuncError> {
+    if to < 0 {
+        return Err(FuncError::new(format!(
+            "runtime error: slice bounds out of range [:{to}]"
+        )));
+    }
+    if to > len {
+        return Err(FuncError::new(format!(
+            "runtime error: slice bounds out of range [:{to}] with length {len}"
+        )));
+    }
+    if from < 0 || from > to {
+        return Err(FuncError::new(format!(
+            "runtime error: slice bounds out of range [{from}:{to}]"
+        )));
+    }
+    Ok((from as usize, to as usize))
+}
