@@ -11,7 +11,7 @@ use gotemplate::{decode_json, error::REDACTED};
 use super::conv::{NIL_DEREF, empty, kind, type_name};
 use super::{add, text_arg};
 use crate::args::{charge_bytes, string};
-use crate::funcs::{Ctx, Func, FuncError, FuncResult, Funcs, Param};
+use crate::funcs::{Ctx, Func, FuncError, Funcs, Param};
 
 use Param::{Any, Bool, String as S};
 
@@ -96,14 +96,15 @@ pub(super) fn register(funcs: &mut Funcs) {
     add(
         funcs,
         "fromJson",
-        Func::new(&[S], |ctx, a| {
-            Ok(from_json(ctx, text_arg(a, 0)).unwrap_or(Value::Nil))
-        }),
+        Func::new(&[S], |ctx, a| Ok(from_json(ctx, text_arg(a, 0))?.0)),
     );
     add(
         funcs,
         "mustFromJson",
-        Func::new(&[S], |ctx, a| from_json(ctx, text_arg(a, 0))),
+        Func::new(&[S], |ctx, a| match from_json(ctx, text_arg(a, 0))? {
+            (_, Some(e)) => Err(e),
+            (value, None) => Ok(value),
+        }),
     );
     add(
         funcs,
@@ -156,35 +157,60 @@ fn deep_equal(a: &Value, b: &Value) -> bool {
     a == b
 }
 
-/// `json.Unmarshal` into an `interface{}`: numbers become float64.
-fn from_json(ctx: &mut Ctx<'_>, text: &str) -> FuncResult {
+/// `json.Unmarshal` into an `interface{}`: numbers become float64; one
+/// out of float64's range fails, naming where it is (`.0`, `.a.b`), and
+/// decodes as 0.
+/// Gives the value (nil for malformed JSON) and the error Go reports.
+fn from_json(ctx: &mut Ctx<'_>, text: &str) -> Result<(Value, Option<FuncError>), FuncError> {
     charge_bytes(ctx, text.len())?;
-    let value = decode_json(text).map_err(|e| FuncError::new(e.to_string()))?;
+    let value = match decode_json(text) {
+        Ok(value) => value,
+        Err(e) => return Ok((Value::Nil, Some(FuncError::new(e.to_string())))),
+    };
     let mut failure = None;
-    let value = floats(value, &mut failure);
-    match failure {
-        Some(e) => Err(e),
-        None => Ok(value),
-    }
+    let mut path = Vec::new();
+    let value = floats(value, &mut path, &mut failure);
+    Ok((value, failure))
 }
 
-fn floats(value: Value, failure: &mut Option<FuncError>) -> Value {
+fn floats(value: Value, path: &mut Vec<String>, failure: &mut Option<FuncError>) -> Value {
     match value {
         Value::Number(text) => match parse_float(&text) {
             Ok(f) => Value::Float(f),
             Err(_) => {
                 if failure.is_none() {
+                    let at = if path.is_empty() {
+                        "Go value".to_string()
+                    } else {
+                        format!(".{}", path.join("."))
+                    };
                     *failure = Some(FuncError::new(format!(
-                        "json: cannot unmarshal number {REDACTED} into Go value of type float64"
+                        "json: cannot unmarshal number {REDACTED} into {at} of type float64"
                     )));
                 }
-                Value::Nil
+                Value::Float(0.0)
             }
         },
-        Value::List(items) => Value::List(items.into_iter().map(|v| floats(v, failure)).collect()),
+        Value::List(items) => Value::List(
+            items
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    path.push(i.to_string());
+                    let v = floats(v, path, failure);
+                    path.pop();
+                    v
+                })
+                .collect(),
+        ),
         Value::Map(m) => Value::Map(
             m.into_iter()
-                .map(|(k, v)| (k, floats(v, failure)))
+                .map(|(k, v)| {
+                    path.push(k.clone());
+                    let v = floats(v, path, failure);
+                    path.pop();
+                    (k, v)
+                })
                 .collect(),
         ),
         other => other,

@@ -448,7 +448,7 @@ impl Dec {
             },
             Op::Div => {
                 if other.coef.is_zero() {
-                    return Err(FuncError::new("decimal division by zero"));
+                    return Err(FuncError::new("decimal division by 0"));
                 }
                 // self/other * 10^16, truncated, then rounded half away
                 // from zero on the remainder (decimal's DivRound).
