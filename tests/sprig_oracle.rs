@@ -402,3 +402,81 @@ fn every_sprig_name_is_registered() {
     }
     assert_eq!(consul_funcs::sprig::NAMES.len(), 210);
 }
+
+/// The names `consul_funcs::standard()` registers (from its `Debug` form,
+/// which lists them sorted).
+fn registered_names() -> BTreeSet<String> {
+    let debug = format!("{:?}", consul_funcs::standard());
+    let start = debug.find("names: [").expect("names in Debug") + "names: [".len();
+    let end = start + debug[start..].find(']').expect("end of names");
+    debug[start..end]
+        .split(", ")
+        .map(|n| n.trim_matches('"').to_string())
+        .filter(|n| !n.is_empty())
+        .collect()
+}
+
+/// `docs/templates.md` has one table row per function, `| \`name\` | answer | ...`:
+/// it must list exactly the functions templates can call.
+#[test]
+fn the_function_table_lists_exactly_the_registered_functions() {
+    let doc = include_str!("../docs/templates.md");
+    let mut listed = BTreeSet::new();
+    let mut refused_listed = BTreeSet::new();
+    for line in doc.lines() {
+        let Some(rest) = line.strip_prefix("| `") else {
+            continue;
+        };
+        let Some((name, rest)) = rest.split_once("` |") else {
+            continue;
+        };
+        assert!(listed.insert(name.to_string()), "{name} is listed twice");
+        if rest.trim_start().starts_with("refused") {
+            refused_listed.insert(name.to_string());
+        }
+    }
+    let registered = registered_names();
+    let missing: Vec<_> = registered.difference(&listed).collect();
+    let extra: Vec<_> = listed.difference(&registered).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "docs/templates.md lacks {missing:?} and lists unregistered {extra:?}"
+    );
+    for (name, _) in consul_funcs::sprig::REFUSED {
+        assert!(
+            refused_listed.contains(&format!("sprig_{name}")),
+            "sprig_{name} is refused but not listed as refused"
+        );
+    }
+}
+
+/// A variable of the test process, set only in the child run of
+/// [`sprig_env_never_sees_the_process_environment`].
+const PROBE: &str = "VCSI_SPRIG_ENV_PROBE";
+
+#[test]
+fn sprig_env_never_sees_the_process_environment() {
+    if std::env::var_os(PROBE).is_some() {
+        // The child run: the variable is in this process's environment.
+        let text = format!(
+            "[{{{{ sprig_env \"{PROBE}\" }}}}][{{{{ sprig_expandenv \"${PROBE}\" }}}}][{{{{ sprig_env \"PATH\" }}}}][{{{{ sprig_env \"NAMESPACE\" }}}}]"
+        );
+        let out = ours(0, &text).map_err(|e| e.message).expect("renders");
+        assert_eq!(String::from_utf8_lossy(&out), "[][][][team-a]");
+        return;
+    }
+    let status = Command::new(std::env::current_exe().expect("test binary"))
+        .args([
+            "--exact",
+            "sprig_env_never_sees_the_process_environment",
+            "--nocapture",
+        ])
+        .env(PROBE, "node-secret")
+        .env("NAMESPACE", "node-namespace")
+        .status()
+        .expect("run the child test");
+    assert!(
+        status.success(),
+        "the child run saw the process environment"
+    );
+}

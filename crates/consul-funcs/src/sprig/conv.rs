@@ -18,7 +18,9 @@ pub(crate) fn strval(v: &Value) -> String {
 /// Go's `int64(f)` on amd64: NaN and out-of-range values give the
 /// "integer indefinite" `math.MinInt64`.
 pub(crate) fn f64_to_i64(f: f64) -> i64 {
-    if f.is_nan() || f >= 9.223_372_036_854_775_807e18 || f < -9.223_372_036_854_775_808e18 {
+    // 2^63 is exact as a float; the valid range is [-2^63, 2^63).
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    if f.is_nan() || !(-LIMIT..LIMIT).contains(&f) {
         i64::MIN
     } else {
         f as i64
