@@ -364,3 +364,92 @@ fn bounds(from: i64, to: i64, len: i64) -> Result<(usize, usize), FuncError> {
     }
     Ok((from as usize, to as usize))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::NAMES;
+    use crate::request::Secrets;
+    use crate::test_support::execute;
+    use gotemplate::{Options, Template};
+
+    /// Arguments that probe types, signs, extremes and odd shapes.
+    const ARGS: &[&str] = &[
+        "nil",
+        "0",
+        "-1",
+        "9223372036854775807",
+        "-9223372036854775808",
+        "1.5",
+        "-1e308",
+        "\"\"",
+        "\"a,b$HOME/..é\"",
+        "\"(\"",
+        "true",
+        "(sprig_list 1 \"a\" nil (sprig_list))",
+        "(sprig_dict \"a\" (sprig_dict \"b\" 1))",
+        "(sprig_splitList \",\" \"x,y\")",
+        "sprig_now",
+    ];
+
+    /// Slow by design (scrypt, bcrypt): probed with fewer arguments.
+    const SLOW: &[&str] = &["derivePassword", "bcrypt", "htpasswd"];
+
+    fn run(text: &str) {
+        static FUNCS: std::sync::LazyLock<crate::funcs::Funcs> =
+            std::sync::LazyLock::new(crate::standard);
+        let options = Options::default();
+        if let Ok(template) = Template::parse(text, &FUNCS, &options) {
+            let _ = execute(&template, &FUNCS, &Secrets::new(), &options);
+        }
+    }
+
+    #[test]
+    fn no_argument_combination_panics() {
+        for name in NAMES {
+            let slow = SLOW.contains(name);
+            run(&format!("{{{{ sprig_{name} }}}}"));
+            for a in ARGS {
+                run(&format!("{{{{ sprig_{name} {a} }}}}"));
+                if slow {
+                    continue;
+                }
+                for b in ARGS {
+                    run(&format!("{{{{ sprig_{name} {a} {b} }}}}"));
+                }
+            }
+            if slow {
+                continue;
+            }
+            // Three arguments: each value once in every position.
+            for (i, a) in ARGS.iter().enumerate() {
+                let b = ARGS[(i + 3) % ARGS.len()];
+                let c = ARGS[(i + 7) % ARGS.len()];
+                run(&format!("{{{{ sprig_{name} {a} {b} {c} }}}}"));
+                run(&format!("{{{{ sprig_{name} {b} {c} {a} }}}}"));
+                run(&format!("{{{{ sprig_{name} {c} {a} {b} \"x\" 1 }}}}"));
+            }
+        }
+    }
+
+    #[test]
+    fn huge_counts_are_charged_not_built() {
+        for text in [
+            "{{ sprig_repeat 1000000000 \"ab\" }}",
+            "{{ sprig_until 1000000000 }}",
+            "{{ sprig_untilStep -9223372036854775808 9223372036854775807 1 }}",
+            "{{ sprig_seq 1000000000 }}",
+            "{{ sprig_indent 1000000000 \"a\" }}",
+            "{{ sprig_randAlpha 1000000000 }}",
+            "{{ sprig_randBytes 1000000000 }}",
+            "{{ sprig_wrapWith 1 (sprig_repeat 100000 \"-\") (sprig_repeat 100000 \"a \") }}",
+        ] {
+            let funcs = crate::standard();
+            let options = Options::default();
+            let template = Template::parse(text, &funcs, &options).expect("parses");
+            let err = execute(&template, &funcs, &Secrets::new(), &options)
+                .expect_err(text)
+                .to_string();
+            assert!(err.contains("limit"), "{text}: {err}");
+        }
+    }
+}

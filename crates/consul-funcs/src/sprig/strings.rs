@@ -401,9 +401,11 @@ fn indent(ctx: &mut crate::funcs::Ctx<'_>, spaces: i64, s: &str) -> Result<Strin
     Ok(format!("{pad}{}", s.replace('\n', &format!("\n{pad}"))))
 }
 
-/// goutils' `AbbreviateFull` (byte offsets, so it may cut a character).
+/// goutils' `AbbreviateFull` (byte offsets, so it may cut a character);
+/// computed in i128 so extreme widths and offsets cannot overflow.
 fn abbreviate_full(s: &[u8], offset: i64, max_width: i64) -> Vec<u8> {
-    let len = s.len() as i64;
+    let (offset, max_width) = (i128::from(offset), i128::from(max_width));
+    let len = s.len() as i128;
     if s.is_empty() || max_width < 4 {
         return Vec::new();
     }
@@ -425,7 +427,11 @@ fn abbreviate_full(s: &[u8], offset: i64, max_width: i64) -> Vec<u8> {
     }
     let mut out = marker.to_vec();
     if offset + max_width - 3 < len {
-        out.extend(abbreviate_full(&s[offset as usize..], 0, max_width - 3));
+        out.extend(abbreviate_full(
+            &s[offset as usize..],
+            0,
+            (max_width - 3) as i64,
+        ));
     } else {
         out.extend_from_slice(&s[(len - (max_width - 3)) as usize..]);
     }
