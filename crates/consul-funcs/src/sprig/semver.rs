@@ -160,6 +160,7 @@ fn new_version(v: &str) -> Result<Version, String> {
 
 impl Version {
     /// `Version.String()`.
+    #[cfg(test)]
     fn text(&self) -> String {
         let mut s = format!("{}.{}.{}", self.major, self.minor, self.patch);
         if !self.pre.is_empty() {
@@ -388,7 +389,7 @@ impl Constraint {
         if v.major != c.major {
             return false;
         }
-        !(v.minor != c.minor && !self.minor_dirty)
+        v.minor == c.minor || self.minor_dirty
     }
 }
 
