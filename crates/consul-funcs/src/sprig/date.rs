@@ -1,12 +1,11 @@
 //! sprig's dates: `now`, `date`, `dateInZone`, `htmlDate`,
-//! `htmlDateInZone`, `dateModify`, `mustDateModify`, `unixEpoch`,
-//! `duration`, `durationRound`, `ago`.
+//! `htmlDateInZone`, `dateModify`, `mustDateModify`, `toDate`,
+//! `mustToDate`, `unixEpoch`, `duration`, `durationRound`, `ago`.
 //!
 //! A `time.Time` is a struct value here whose fields are the results of
 //! its common methods (`.Year`, `.Month`, `.Unix`, ...). The agent's
 //! local zone is its container's, UTC; `Local`, `UTC` and `""` are served,
 //! other zone names are refused (the driver carries no zone database).
-//! `toDate`/`mustToDate` are refused as well (see `REFUSED_TIME`).
 
 use gotemplate::value::{GoStruct, Value};
 
@@ -84,6 +83,34 @@ pub(super) fn register(funcs: &mut Funcs, clock: Clock) {
             }),
         );
     }
+    add(
+        funcs,
+        "toDate",
+        Func::new(&[S, S], |ctx, a| {
+            let (layout, value) = (text_arg(a, 0), text_arg(a, 1));
+            charge_bytes(
+                ctx,
+                layout.len().saturating_add(value.len()).saturating_mul(4),
+            )?;
+            Ok(time_value(
+                super::parsetime::parse(layout, value).unwrap_or(super::parsetime::ZERO_TIME),
+            ))
+        }),
+    );
+    add(
+        funcs,
+        "mustToDate",
+        Func::new(&[S, S], |ctx, a| {
+            let (layout, value) = (text_arg(a, 0), text_arg(a, 1));
+            charge_bytes(
+                ctx,
+                layout.len().saturating_add(value.len()).saturating_mul(4),
+            )?;
+            super::parsetime::parse(layout, value)
+                .map(time_value)
+                .map_err(FuncError::new)
+        }),
+    );
     add(
         funcs,
         "unixEpoch",

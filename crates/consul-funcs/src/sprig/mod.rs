@@ -18,6 +18,7 @@ mod dicts;
 mod env;
 mod lists;
 mod numeric;
+mod parsetime;
 mod paths;
 mod random;
 mod regex;

@@ -5,7 +5,7 @@ use crate::funcs::{Func, FuncError, Funcs, Param};
 
 /// Registers the functions.
 pub(super) fn register(funcs: &mut Funcs) {
-    for name in ["urlParse", "urlJoin", "toDate", "mustToDate"] {
+    for name in ["urlParse", "urlJoin"] {
         let message = format!(
             "sprig_{name}: not supported in vault-csi-driver templates yet (Go's parser is not reproduced)"
         );
