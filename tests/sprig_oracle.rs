@@ -480,3 +480,23 @@ fn sprig_env_never_sees_the_process_environment() {
         "the child run saw the process environment"
     );
 }
+
+#[test]
+fn refused_sprig_functions_fail_with_their_name_and_reason() {
+    for (name, reason) in consul_funcs::sprig::REFUSED {
+        let text = format!("{{{{ sprig_{name} \"x\" 1 }}}}");
+        match ours(0, &text) {
+            Ok(out) => panic!("sprig_{name} rendered {:?}", String::from_utf8_lossy(&out)),
+            Err(e) => {
+                assert_eq!(e.kind, Some(ErrorKind::Exec), "{name}: {}", e.message);
+                assert!(
+                    e.message
+                        .ends_with(&format!("error calling sprig_{name}: {reason}")),
+                    "{name}: {}",
+                    e.message
+                );
+                assert!(reason.starts_with(&format!("sprig_{name}: ")), "{reason}");
+            }
+        }
+    }
+}
