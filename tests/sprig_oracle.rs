@@ -340,7 +340,7 @@ fn sprig_functions_render_and_fail_like_the_openbao_agent() {
             agent_logs.push(handle.join().expect("agent thread"));
         }
     }
-    let mut identical_errors = 0;
+    let (mut identical_errors, mut same_phase) = (0, 0);
     for (case, run) in errors.iter().zip(agent_logs) {
         let name = &case.name;
         if run.success {
@@ -375,6 +375,8 @@ fn sprig_functions_render_and_fail_like_the_openbao_agent() {
                         "{name}: messages differ\n  agent: {message}\n  ours:  {}",
                         e.message
                     ));
+                } else if case.phase_only {
+                    same_phase += 1;
                 } else {
                     identical_errors += 1;
                 }
@@ -382,7 +384,7 @@ fn sprig_functions_render_and_fail_like_the_openbao_agent() {
         }
     }
     eprintln!(
-        "sprig oracle: {identical} of {} rendering cases identical, {identical_errors} of {} failing cases identical",
+        "sprig oracle: {identical} of {} rendering cases identical; of {} failing cases, {identical_errors} with identical messages and {same_phase} failing in the same phase",
         successes.len(),
         errors.len()
     );

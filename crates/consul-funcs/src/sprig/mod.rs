@@ -432,6 +432,78 @@ mod tests {
         }
     }
 
+    fn render(text: &str) -> String {
+        let funcs = crate::standard();
+        let options = Options::default();
+        let template = Template::parse(text, &funcs, &options).expect("parses");
+        let out = execute(&template, &funcs, &Secrets::new(), &options).expect("renders");
+        String::from_utf8(out.output).expect("UTF-8")
+    }
+
+    #[test]
+    fn random_functions_have_the_agents_form() {
+        for _ in 0..20 {
+            let out = render(
+                "{{ sprig_randAlphaNum 16 }}\n{{ sprig_randAlpha 16 }}\n{{ sprig_randNumeric 16 }}\n{{ sprig_randAscii 16 }}\n{{ sprig_randBytes 9 }}\n{{ sprig_uuidv4 }}\n{{ sprig_randInt -3 3 }}\n{{ sprig_shuffle \"hello\" }}",
+            );
+            // Printable ASCII never holds a newline.
+            let parts: Vec<&str> = out.split('\n').collect();
+            assert!(parts[0].len() == 16 && parts[0].bytes().all(|c| c.is_ascii_alphanumeric()));
+            assert!(parts[1].len() == 16 && parts[1].bytes().all(|c| c.is_ascii_alphabetic()));
+            assert!(parts[2].len() == 16 && parts[2].bytes().all(|c| c.is_ascii_digit()));
+            assert!(parts[3].len() == 16 && parts[3].bytes().all(|c| (32..127).contains(&c)));
+            assert_eq!(
+                crate::encoding::Base64::Std
+                    .decode(parts[4].as_bytes())
+                    .map(|b| b.len()),
+                Ok(9)
+            );
+            let uuid = parts[5].as_bytes();
+            assert_eq!(uuid.len(), 36);
+            assert_eq!(
+                (uuid[8], uuid[13], uuid[14], uuid[18], uuid[23]),
+                (b'-', b'-', b'4', b'-', b'-')
+            );
+            assert!(b"89ab".contains(&uuid[19]));
+            let n: i64 = parts[6].parse().expect("an int");
+            assert!((-3..3).contains(&n));
+            let mut letters: Vec<char> = parts[7].chars().collect();
+            letters.sort_unstable();
+            assert_eq!(letters.into_iter().collect::<String>(), "ehllo");
+        }
+    }
+
+    #[test]
+    fn bcrypt_and_htpasswd_hashes_verify() {
+        let hash = render("{{ sprig_bcrypt \"s3cret\" }}");
+        assert!(hash.starts_with("$2a$10$") && hash.len() == 60, "{hash}");
+        assert!(bcrypt::verify("s3cret", &hash).expect("a bcrypt hash"));
+        assert!(!bcrypt::verify("other", &hash).expect("a bcrypt hash"));
+        let line = render("{{ sprig_htpasswd \"admin\" \"pw\" }}");
+        let (user, hash) = line.split_once(':').expect("user:hash");
+        assert_eq!(user, "admin");
+        assert!(bcrypt::verify("pw", hash).expect("a bcrypt hash"));
+    }
+
+    #[test]
+    fn aes_round_trips_and_decrypts_known_ciphertext() {
+        let out =
+            render("{{ sprig_encryptAES \"key\" \"vault says hi\" | sprig_decryptAES \"key\" }}");
+        assert_eq!(out, "vault says hi");
+        // AES-256-CBC of "vault says hi", key "secretkey" zero-padded, IV 00..0f.
+        let known = render(
+            "{{ sprig_decryptAES \"secretkey\" \"AAECAwQFBgcICQoLDA0OD1twxs25sOasX7G5190JAEk=\" }}",
+        );
+        assert_eq!(known, "vault says hi");
+        let encrypted = render("{{ sprig_encryptAES \"key\" \"0123456789abcdef\" }}");
+        assert_eq!(
+            crate::encoding::Base64::Std
+                .decode(encrypted.as_bytes())
+                .map(|b| b.len()),
+            Ok(48)
+        );
+    }
+
     #[test]
     fn huge_counts_are_charged_not_built() {
         for text in [
