@@ -11,8 +11,42 @@ pub(crate) fn strval(v: &Value) -> String {
     match v {
         Value::String(s) | Value::Number(s) => s.clone(),
         Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
-        other => format_v(other),
+        other => sprint_v(other),
     }
+}
+
+/// What the `String` method of a time or a semantic version gives (the
+/// engine knows no methods, so `fmt` would print their fields instead).
+pub(crate) fn stringer(v: &Value) -> Option<String> {
+    let Value::Struct(s) = v else {
+        return None;
+    };
+    if s.type_name == super::date::TIME_TYPE {
+        let t = super::date::instant_of(v)?;
+        return Some(crate::gotime::format(
+            t,
+            "2006-01-02 15:04:05.999999999 -0700 MST",
+        ));
+    }
+    if s.type_name == super::semver::VERSION_TYPE {
+        let field = |name: &str| s.field(name).map(format_v).unwrap_or_default();
+        let mut text = format!("{}.{}.{}", field("Major"), field("Minor"), field("Patch"));
+        for (sep, name) in [('-', "Prerelease"), ('+', "Metadata")] {
+            let part = field(name);
+            if !part.is_empty() {
+                text.push(sep);
+                text.push_str(&part);
+            }
+        }
+        return Some(text);
+    }
+    None
+}
+
+/// `fmt.Sprintf("%v", v)`, calling the `String` method of times and
+/// versions as Go does.
+pub(crate) fn sprint_v(v: &Value) -> String {
+    stringer(v).unwrap_or_else(|| format_v(v))
 }
 
 /// Go's `int64(f)` on amd64: NaN and out-of-range values give the

@@ -184,7 +184,7 @@ pub(super) fn time_value(t: Instant) -> Value {
 }
 
 /// The instant a `time.Time` value holds.
-pub(super) fn instant_of(v: &Value) -> Option<Instant> {
+pub(crate) fn instant_of(v: &Value) -> Option<Instant> {
     let Value::Struct(s) = v else {
         return None;
     };

@@ -49,7 +49,7 @@ pub(super) fn register(funcs: &mut Funcs) {
         "toDecimal",
         Func::new(&[Any], |_, a| {
             Ok(Value::Int64(
-                parse_int(&format_v(&a[0]), 8, 64).unwrap_or(0),
+                parse_int(&super::conv::sprint_v(&a[0]), 8, 64).unwrap_or(0),
             ))
         }),
     );

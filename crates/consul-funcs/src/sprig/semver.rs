@@ -23,7 +23,7 @@ use crate::funcs::{Func, FuncError, Funcs, Param};
 use crate::regex::compile;
 
 /// Go type name of a version (`*semver.Version` in `%T`).
-pub(super) const VERSION_TYPE: &str = "semver.Version";
+pub(crate) const VERSION_TYPE: &str = "semver.Version";
 
 /// Registers the functions.
 pub(super) fn register(funcs: &mut Funcs) {

@@ -6,9 +6,9 @@
 use std::collections::BTreeMap;
 
 use gotemplate::quote::quote;
-use gotemplate::value::{Value, format_v};
+use gotemplate::value::Value;
 
-use super::conv::{elements, strval};
+use super::conv::{elements, sprint_v, strval};
 use super::{add, bounds, int, repeat_charged, text_arg};
 use crate::args::{charge_bytes, string};
 use crate::funcs::{Func, FuncError, FuncResult, Funcs, Param};
@@ -186,7 +186,7 @@ pub(super) fn register(funcs: &mut Funcs) {
             let parts: Vec<String> = a
                 .iter()
                 .filter(|v| !v.is_nil())
-                .map(|v| format!("'{}'", format_v(v)))
+                .map(|v| format!("'{}'", sprint_v(v)))
                 .collect();
             joined(ctx, &parts, " ")
         }),
@@ -195,7 +195,7 @@ pub(super) fn register(funcs: &mut Funcs) {
         funcs,
         "cat",
         Func::variadic(&[], Any, |ctx, a| {
-            let parts: Vec<String> = a.iter().filter(|v| !v.is_nil()).map(format_v).collect();
+            let parts: Vec<String> = a.iter().filter(|v| !v.is_nil()).map(sprint_v).collect();
             joined(ctx, &parts, " ")
         }),
     );
