@@ -82,7 +82,7 @@ pub(super) fn register(funcs: &mut Funcs) {
             name,
             Func::new(&[Any], move |ctx, a| {
                 ctx.charge(a[0].node_count())?;
-                match json::to_json_styled(&a[0], style) {
+                match json::to_json_styled(&marshalers(&a[0]), style) {
                     Ok(text) => {
                         charge_bytes(ctx, text.len())?;
                         Ok(string(text))
@@ -149,6 +149,25 @@ pub(super) fn register(funcs: &mut Funcs) {
         }),
     );
     let _ = NIL_DEREF;
+}
+
+/// The value with times and versions replaced by what their
+/// `MarshalJSON` methods write: RFC 3339 with nanoseconds, and the
+/// version's `String`.
+fn marshalers(v: &Value) -> Value {
+    match v {
+        Value::Struct(s) if s.type_name == super::date::TIME_TYPE => super::date::instant_of(v)
+            .map_or(Value::Nil, |t| {
+                Value::String(crate::gotime::format(
+                    t,
+                    "2006-01-02T15:04:05.999999999Z07:00",
+                ))
+            }),
+        Value::Struct(_) => super::conv::stringer(v).map_or_else(|| v.clone(), Value::String),
+        Value::List(items) => Value::List(items.iter().map(marshalers).collect()),
+        Value::Map(m) => Value::Map(m.iter().map(|(k, v)| (k.clone(), marshalers(v))).collect()),
+        other => other.clone(),
+    }
 }
 
 /// `reflect.DeepEqual`: same Go type and equal contents (NaN is unequal
