@@ -1,7 +1,8 @@
 //! Template render throughput for typical Vault Agent templates: the two
 //! default templates, an env file, a JSON config built with ranges, a YAML
-//! config through `toYAML`, and a printf-heavy properties file. Each is
-//! parsed once and executed against one KV v2 answer, as on every refresh.
+//! config through `toYAML`, a printf-heavy properties file, and one built
+//! with sprig helpers. Each is parsed once and executed against one KV v2
+//! answer, as on every refresh.
 
 use std::hint::black_box;
 
@@ -58,6 +59,17 @@ export {{ $k | toUpper | replaceAll "-" "_" }}="{{ $v }}"
 {{ printf "%-20s = %s:%s" "db.address" .Data.data.host .Data.data.port }}
 {{ printf "%-20s = %d" "db.replicas" (len .Data.data.replicas) }}
 {{ printf "%-20s = %v" "flags" .Data.data.feature_flags }}
+{{ end -}}"#,
+    ),
+    (
+        "sprig helpers",
+        r#"{{- with secret "secret/app" -}}
+{{ $d := .Data.data -}}
+user={{ $d.username | sprig_default "nobody" | sprig_upper | sprig_quote }}
+replicas={{ $d.replicas | sprig_sortAlpha | sprig_join "," }} first={{ sprig_first $d.replicas }}
+flags={{ sprig_keys $d.feature_flags | sprig_sortAlpha | sprig_toJson }}
+config={{ sprig_dict "host" $d.host "port" $d.port "tier" $d.tier | sprig_toPrettyJson | sprig_nindent 2 }}
+key={{ index $d "api-key" | sprig_sha256sum | sprig_trunc 16 }} timeout={{ $d.timeout | sprig_trimSuffix "s" | sprig_atoi | sprig_mul 1000 }}ms
 {{ end -}}"#,
     ),
 ];

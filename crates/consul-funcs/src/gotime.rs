@@ -57,7 +57,7 @@ pub const RFC3339: &str = "2006-01-02T15:04:05Z07:00";
 
 /// One element of a layout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Std {
+pub(crate) enum Std {
     LongMonth,
     Month,
     NumMonth,
@@ -99,7 +99,7 @@ enum Std {
 
 /// Go's `nextStdChunk`: the literal text before the first element, the
 /// element, and the rest.
-fn next_chunk(layout: &str) -> (&str, Option<Std>, &str) {
+pub(crate) fn next_chunk(layout: &str) -> (&str, Option<Std>, &str) {
     let b = layout.as_bytes();
     let at = |i: usize, s: &str| layout.get(i..).is_some_and(|rest| rest.starts_with(s));
     let lower_follows = |i: usize| b.get(i).is_some_and(u8::is_ascii_lowercase);

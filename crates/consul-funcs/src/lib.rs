@@ -61,6 +61,7 @@ mod render;
 mod request;
 mod scratch;
 mod secret;
+pub mod sprig;
 mod strconv;
 mod strings;
 #[cfg(test)]
@@ -97,5 +98,6 @@ pub fn register(funcs: &mut Funcs) {
     env::register(funcs);
     gotime::register(funcs, gotime::system_now);
     scratch::register(funcs);
+    sprig::register(funcs, gotime::system_now);
     denied::register(funcs);
 }
