@@ -12,6 +12,7 @@ build:
 lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
+	$(CARGO) deny --locked check licenses bans sources
 
 # Every test: unit tests and the integration tests against real tmpfs mounts
 # (needs root) and a real OpenBao.

@@ -29,6 +29,12 @@ if ! command -v promtool >/dev/null 2>&1; then
   (service prometheus stop || systemctl stop prometheus || pkill -x prometheus) >/dev/null 2>&1 || true
 fi
 
+# Licences, bans and sources of every dependency: cargo-deny (crates.io).
+if ! command -v cargo-deny >/dev/null 2>&1; then
+  echo "installing cargo-deny (cargo install, a few minutes)"
+  cargo install --locked --quiet cargo-deny@0.20.2
+fi
+
 if command -v rustup >/dev/null 2>&1; then
   rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
   rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt

@@ -1304,3 +1304,30 @@ fn the_job_account_cannot_read_the_web_api_key() {
         "{stderr}"
     );
 }
+
+#[test]
+fn the_image_pins_its_bases_by_digest_and_carries_oci_labels() {
+    let dockerfile =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Dockerfile")).unwrap();
+    let bases: Vec<&str> = dockerfile
+        .lines()
+        .filter_map(|l| l.strip_prefix("FROM "))
+        .collect();
+    assert_eq!(bases.len(), 2, "a build and a runtime stage");
+    for base in bases {
+        let image = base.split_whitespace().next().unwrap();
+        let digest = image.split_once("@sha256:").map(|(_, d)| d).unwrap_or("");
+        assert!(
+            digest.len() == 64 && digest.chars().all(|c| c.is_ascii_hexdigit()),
+            "{image} is not pinned by digest"
+        );
+    }
+    for label in ["source", "version", "revision", "licenses"] {
+        assert!(
+            dockerfile.contains(&format!("org.opencontainers.image.{label}=")),
+            "no OCI {label} label"
+        );
+    }
+    assert!(dockerfile.contains("cargo auditable build"));
+    assert!(dockerfile.contains("cargo cyclonedx"));
+}
