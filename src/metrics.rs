@@ -61,6 +61,21 @@ fn set_optional(gauge: &OptionalGauge, value: Option<f64>) {
     }
 }
 
+/// A snapshot of the node's volumes and sessions.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NodeView {
+    /// Volumes whose last refresh succeeded (or that never refresh).
+    pub healthy: usize,
+    /// Volumes whose last refresh failed: their files are kept but may be stale.
+    pub abnormal: usize,
+    /// Identities with a live session.
+    pub identities: usize,
+    /// The shortest time any held Vault token has left.
+    pub shortest_token_ttl: Option<Duration>,
+    /// The shortest time any lease a volume holds has left.
+    pub shortest_lease_ttl: Option<Duration>,
+}
+
 /// What runs before a scrape.
 type ScrapeHook = dyn Fn(&Metrics) + Send + Sync;
 
@@ -257,7 +272,7 @@ impl Metrics {
     }
 
     /// Brings the gauges up to date from a view of the node.
-    pub fn show_node(&self, view: &crate::refresh::NodeView) {
+    pub fn show_node(&self, view: &NodeView) {
         for (condition, count) in [("healthy", view.healthy), ("abnormal", view.abnormal)] {
             self.volumes_by_condition
                 .get_or_create(&ConditionLabels { condition })
@@ -479,7 +494,7 @@ mod tests {
     #[test]
     fn the_node_view_sets_conditions_identities_and_ttls() {
         let metrics = Metrics::new();
-        metrics.show_node(&crate::refresh::NodeView {
+        metrics.show_node(&NodeView {
             healthy: 3,
             abnormal: 1,
             identities: 2,

@@ -19,8 +19,8 @@ use super::annotations::Annotations;
 use super::error::PlanError;
 use super::keys;
 use super::path::{self, RelPath};
-use super::plan::{configmap_file, driver_mounts, notices, pod_warnings, secret_names};
 use super::settings::options;
+use super::survey::{configmap_file, driver_mounts, notices, pod_warnings, secret_names};
 use super::warning::{PlanWarning, WarningKind};
 use super::{
     AgentConfigMap, AuthPath, AuthType, DEFAULT_FILE_MODE, DEFAULT_SECRET_VOLUME_PATH, Defaults,

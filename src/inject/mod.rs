@@ -22,6 +22,7 @@ mod path;
 mod plan;
 pub mod prefix;
 mod settings;
+mod survey;
 mod value;
 mod warning;
 

@@ -20,8 +20,6 @@ pub mod session;
 pub mod timing;
 mod view;
 
-pub use view::NodeView;
-
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -5,21 +5,7 @@
 use std::time::{Duration, Instant};
 
 use super::{Refresher, clock, lock};
-
-/// A snapshot of the node's volumes and sessions.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct NodeView {
-    /// Volumes whose last refresh succeeded (or that never refresh).
-    pub healthy: usize,
-    /// Volumes whose last refresh failed: their files are kept but may be stale.
-    pub abnormal: usize,
-    /// Identities with a live session.
-    pub identities: usize,
-    /// The shortest time any held Vault token has left.
-    pub shortest_token_ttl: Option<Duration>,
-    /// The shortest time any lease a volume holds has left.
-    pub shortest_lease_ttl: Option<Duration>,
-}
+use crate::metrics::NodeView;
 
 /// The smaller of two optional durations.
 fn shorter(a: Option<Duration>, b: Duration) -> Option<Duration> {
