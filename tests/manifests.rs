@@ -23,7 +23,11 @@ const DRIVER: &str = "vault-csi-driver";
 const NAMESPACE: &str = "vault-csi";
 const KUBELET_DIR: &str = "/var/lib/kubelet";
 const AUDIENCE: &str = "vault";
-const KUBERNETES_VERSION: &str = "1.34.0";
+/// The schemas the manifests are checked against; `deploy/compat/before-1.35`
+/// is checked against [`OLDEST_KUBERNETES`].
+const KUBERNETES_VERSION: &str = "1.35.0";
+/// The oldest API server the manifests support, with the compat component.
+const OLDEST_KUBERNETES: &str = "1.34.0";
 
 // ---- reading the manifests --------------------------------------------------
 
@@ -341,6 +345,7 @@ fn csidriver_spec_is_exactly_spec_section_1() {
         volumeLifecycleModes: [Ephemeral]
         requiresRepublish: true
         tokenRequests: [{audience: vault, expirationSeconds: 3600}]
+        serviceAccountTokenInSecrets: true
         fsGroupPolicy: None
         "#,
     )
@@ -1330,4 +1335,40 @@ fn the_image_pins_its_bases_by_digest_and_carries_oci_labels() {
     }
     assert!(dockerfile.contains("cargo auditable build"));
     assert!(dockerfile.contains("cargo cyclonedx"));
+}
+
+#[test]
+fn the_csidriver_takes_tokens_in_secrets_and_a_component_serves_older_servers() {
+    let path = install_dir().join("csidriver.yaml");
+    let driver = &documents(&path)[0];
+    assert_eq!(driver["spec"]["serviceAccountTokenInSecrets"], true);
+    // The compat component's patch, applied as kustomize would.
+    let component = &documents(&repo().join("deploy/compat/before-1.35/kustomization.yaml"))[0];
+    let patch_text = component["patches"][0]["patch"].as_str().unwrap();
+    let patch: json_patch::Patch = serde_yaml_ng::from_str(patch_text).unwrap();
+    let mut older: serde_json::Value = serde_json::to_value(driver).unwrap();
+    json_patch::patch(&mut older, &patch).unwrap();
+    assert!(older["spec"].get("serviceAccountTokenInSecrets").is_none());
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("csidriver.yaml");
+    std::fs::write(&file, serde_yaml_ng::to_string(&older).unwrap()).unwrap();
+    for (version, manifest, accepted) in [
+        (OLDEST_KUBERNETES, &file, true),
+        (OLDEST_KUBERNETES, &path, false),
+        (KUBERNETES_VERSION, &path, true),
+    ] {
+        let output = Command::new("python3")
+            .args(["-m", "kubernetes_validate", "-k", version, "--strict", "--quiet"])
+            .arg(manifest)
+            .output()
+            .unwrap();
+        assert_eq!(
+            output.status.success(),
+            accepted,
+            "{version} {}: {}{}",
+            manifest.display(),
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
 }
