@@ -1358,7 +1358,14 @@ fn the_csidriver_takes_tokens_in_secrets_and_a_component_serves_older_servers() 
         (KUBERNETES_VERSION, &path, true),
     ] {
         let output = Command::new("python3")
-            .args(["-m", "kubernetes_validate", "-k", version, "--strict", "--quiet"])
+            .args([
+                "-m",
+                "kubernetes_validate",
+                "-k",
+                version,
+                "--strict",
+                "--quiet",
+            ])
             .arg(manifest)
             .output()
             .unwrap();
