@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use super::builtins::{self, Ty};
 use super::error::{ErrorKind, REDACTED, TemplateError};
-use super::funcs::{Ctx, Func, Funcs, Param};
+use super::funcs::{Ctx, Func, Funcs, Param, TemplateSet};
 use super::limits::Limits;
 use super::number::Number;
 use super::parse::{self, Branch, Command, List, Node, Operand, Pipe, Tree, Variable};
@@ -99,6 +99,55 @@ pub(crate) fn execute<H>(
     };
     state.walk_list(&dot, &tree.root)?;
     Ok(Outcome { output: state.out })
+}
+
+/// Runs the template `name` of `set` with `data` as dot from inside a
+/// function: Go's `ExecuteTemplate` on the set, sharing the caller's host
+/// state and budget, one template level deeper.
+pub(crate) fn execute_nested<H>(
+    set: &TemplateSet<'_, H>,
+    host: &mut H,
+    budget: &mut u64,
+    name: &str,
+    data: Value,
+) -> R<Vec<u8>> {
+    let Some((name, tree)) = set.trees.get_key_value(name) else {
+        return Err(TemplateError::new(
+            ErrorKind::Exec,
+            format!(
+                "template: no template {} associated with template {}",
+                go_quote(name),
+                go_quote(set.parse_name)
+            ),
+        ));
+    };
+    let dot = Slot::val(data);
+    let mut state = State {
+        trees: set.trees,
+        text: set.text,
+        parse_name: set.parse_name,
+        name,
+        env: set.env,
+        host,
+        out: Vec::new(),
+        vars: vec![("$".into(), dot.clone())],
+        depth: set.depth + 1,
+        at: At::Nothing,
+        budget: *budget,
+        iterations: set.iterations,
+        nesting: set.nesting,
+        dot: Slot::Invalid,
+    };
+    let max = set.env.limits.max_template_depth;
+    if set.depth >= max {
+        return Err(state.fail(
+            ErrorKind::Limit,
+            format!("exceeded maximum template depth ({max})"),
+        ));
+    }
+    let result = state.walk_list(&dot, &tree.root);
+    *budget = state.budget;
+    result.map(|_| state.out)
 }
 
 struct State<'t, 'c, H> {
@@ -627,11 +676,17 @@ impl<'t, H> State<'t, '_, H> {
             let text = text.clone();
             return self.number_method(name, &text, args, fin);
         }
+        // Go looks for a method of the name first, then a field.
         if let Value::Struct(s) = value
             && self.env.funcs.has_methods(&s.type_name)
+            && (self.env.funcs.method(&s.type_name, name).is_some()
+                || !s
+                    .fields
+                    .as_ref()
+                    .is_some_and(|f| f.iter().any(|(n, _)| n == name)))
         {
             let type_name = s.type_name.clone();
-            return self.call_method(&type_name, name, &typ, args, fin);
+            return self.call_method(&receiver, &type_name, name, &typ, args, fin);
         }
         match value {
             Value::Struct(s) => match &s.fields {
@@ -680,8 +735,10 @@ impl<'t, H> State<'t, '_, H> {
 
     /// A method the host registered for a struct type, with Go's
     /// argument checks.
+    #[allow(clippy::too_many_arguments)]
     fn call_method(
         &mut self,
+        receiver: &Slot,
         type_name: &str,
         name: &str,
         typ: &str,
@@ -694,7 +751,7 @@ impl<'t, H> State<'t, '_, H> {
         };
         let dot = self.dot.clone();
         let at = self.at;
-        self.call_registered(&dot, func, at, name, args, fin)
+        self.call_registered(&dot, func, at, name, args, fin, Some(receiver))
     }
 
     /// The methods of `json.Number`: `String`, `Float64`, `Int64`.
@@ -735,7 +792,7 @@ impl<'t, H> State<'t, '_, H> {
     ) -> R<Slot> {
         self.at = At::Operand(node);
         if let Some(func) = self.env.funcs.get(name) {
-            return self.call_registered(dot, func, call_at, name, args, fin);
+            return self.call_registered(dot, func, call_at, name, args, fin, None);
         }
         if let Some((fixed, rest)) = builtins::signature(name) {
             return self.call_builtin(dot, fixed, rest, call_at, name, args, fin);
@@ -802,6 +859,7 @@ impl<'t, H> State<'t, '_, H> {
         Ok(argv)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn call_registered(
         &mut self,
         dot: &Slot,
@@ -810,6 +868,7 @@ impl<'t, H> State<'t, '_, H> {
         name: &str,
         args: &'t [Operand],
         fin: Option<Slot>,
+        receiver: Option<&Slot>,
     ) -> R<Slot> {
         let args = args.get(1..).unwrap_or(&[]);
         let num_in = args.len() + usize::from(fin.is_some());
@@ -827,9 +886,20 @@ impl<'t, H> State<'t, '_, H> {
         let cost: u64 = values.iter().map(Value::node_count).sum();
         self.charge(cost)?;
         let result = {
+            let set = TemplateSet {
+                trees: self.trees,
+                text: self.text,
+                parse_name: self.parse_name,
+                env: self.env,
+                depth: self.depth,
+                nesting: self.nesting,
+                iterations: self.iterations,
+            };
             let mut ctx = Ctx {
                 host: &mut *self.host,
                 budget: &mut self.budget,
+                receiver: receiver.map(Slot::to_value),
+                set: Some(set),
             };
             func.call(&mut ctx, &values)
         };

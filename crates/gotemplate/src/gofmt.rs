@@ -347,6 +347,8 @@ impl Printer {
             Value::Struct(s) => {
                 if s.fields.is_none() || verb == 'p' {
                     self.fmt_pointer(value, verb);
+                } else if s.by_value {
+                    self.print_struct(s, verb, depth + 1);
                 } else {
                     // Go prints `&` and the struct only at the top; nested
                     // pointers would be addresses, which no one can match.

@@ -52,13 +52,16 @@ pub enum Value {
     NilMap,
 }
 
-/// A pointer to a struct, as `text/template` sees `*dependency.Secret`.
+/// A pointer to a struct, as `text/template` sees `*dependency.Secret`,
+/// or a struct held by value (`dependency.PemEncoded`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct GoStruct {
     /// The struct's Go type name without the pointer star (`dependency.Secret`).
     pub type_name: String,
     /// Exported fields in declaration order; `None` is a typed nil pointer.
     pub fields: Option<Vec<(String, Value)>>,
+    /// A struct value rather than a pointer: `%v` prints no `&`, `%T` no `*`.
+    pub by_value: bool,
 }
 
 impl GoStruct {
@@ -67,6 +70,16 @@ impl GoStruct {
         GoStruct {
             type_name: type_name.into(),
             fields: Some(fields),
+            by_value: false,
+        }
+    }
+
+    /// A struct value (not a pointer) with these fields.
+    pub fn value(type_name: impl Into<String>, fields: Vec<(String, Value)>) -> GoStruct {
+        GoStruct {
+            type_name: type_name.into(),
+            fields: Some(fields),
+            by_value: true,
         }
     }
 
@@ -75,6 +88,7 @@ impl GoStruct {
         GoStruct {
             type_name: type_name.into(),
             fields: None,
+            by_value: false,
         }
     }
 
@@ -136,6 +150,7 @@ impl Value {
             Value::Int64(_) => "int64".into(),
             Value::Uint(_) => "uint64".into(),
             Value::Float(_) => "float64".into(),
+            Value::Struct(s) if s.by_value => s.type_name.clone(),
             Value::Struct(s) => format!("*{}", s.type_name),
         }
     }
@@ -177,7 +192,7 @@ pub fn write_v(out: &mut String, value: &Value) {
         Value::Uint(u) => push_display(out, u),
         Value::Float(f) => float::write_go_g(out, *f),
         Value::Struct(s) => {
-            if s.fields.is_some() {
+            if s.fields.is_some() && !s.by_value {
                 out.push('&');
             }
             write_struct_v(out, s);
