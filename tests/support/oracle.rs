@@ -277,33 +277,18 @@ fn run_agent(port: u16, cases: &[Case]) -> AgentRun {
     }
 }
 
-/// The first template error in an agent log, Go's quoting undone.
+/// The first template error in an agent log. hclog quotes the value by
+/// escaping `"` alone, so the message may span lines; it ends at the
+/// `backoff` field that follows it.
 pub(crate) fn agent_error(log: &str) -> Option<(Phase, String)> {
-    const MARKER: &str = "template server error: error=";
-    let line = log.lines().find(|l| l.contains(MARKER))?;
-    let quoted = &line[line.find(MARKER)? + MARKER.len()..];
-    let message = if quoted.starts_with('"') {
-        gotemplate::quote::unquote(go_quoted_prefix(quoted)?).ok()?
-    } else {
-        quoted.split_whitespace().next()?.to_string()
-    };
+    const MARKER: &str = "template server error: error=\"";
+    let start = log.find(MARKER)? + MARKER.len();
+    let rest = &log[start..];
+    let end = rest.find("\" backoff=")?;
+    let message = rest[..end].replace("\\\"", "\"");
     for (marker, phase) in [(": parse: ", Phase::Parse), (": execute: ", Phase::Execute)] {
         if let Some(at) = message.find(marker) {
             return Some((phase, message[at + marker.len()..].to_string()));
-        }
-    }
-    None
-}
-
-/// The Go-quoted string at the start of `s`, quotes included.
-fn go_quoted_prefix(s: &str) -> Option<&str> {
-    let mut escaped = false;
-    for (i, c) in s.char_indices().skip(1) {
-        match c {
-            _ if escaped => escaped = false,
-            '\\' => escaped = true,
-            '"' => return Some(&s[..=i]),
-            _ => {}
         }
     }
     None

@@ -110,16 +110,19 @@ pub fn secret_from_response(response: &Value) -> Value {
 }
 
 fn auth_struct(a: &BTreeMap<String, Value>) -> GoStruct {
+    // A map[string]string: a missing key reads as "", not <no value>.
     let metadata = match a.get("metadata") {
-        Some(Value::Map(m)) if !m.is_empty() => Value::Map(
+        Some(Value::Map(m)) if !m.is_empty() => Value::StringMap(
             m.iter()
                 .filter_map(|(k, v)| match v {
-                    Value::String(s) => Some((k.clone(), Value::String(s.clone()))),
+                    Value::String(s) => Some((k.clone(), s.clone())),
                     _ => None,
                 })
                 .collect(),
         ),
-        _ => Value::NilMap,
+        // Go's nil map of that type; a lookup in it gives "" too (its JSON
+        // would be null, where this gives {}).
+        _ => Value::StringMap(BTreeMap::new()),
     };
     GoStruct::new(
         AUTH_TYPE,

@@ -17,8 +17,23 @@ pub(crate) fn to_toml(value: &Value) -> Result<String, TomlError> {
         out: String::new(),
         written: false,
     };
-    enc.encode(&[], value)?;
+    enc.encode(&[], &plain_maps(value))?;
     Ok(enc.out.trim_matches(char::is_whitespace).to_string())
+}
+
+/// The value with every `map[string]string` as a map of strings, which
+/// the encoder treats alike.
+fn plain_maps(value: &Value) -> Value {
+    match value {
+        Value::StringMap(m) => Value::Map(
+            m.iter()
+                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                .collect(),
+        ),
+        Value::Map(m) => Value::Map(m.iter().map(|(k, v)| (k.clone(), plain_maps(v))).collect()),
+        Value::List(items) => Value::List(items.iter().map(plain_maps).collect()),
+        other => other.clone(),
+    }
 }
 
 /// The TOML type of a value, for deciding tables from plain keys.
@@ -232,6 +247,9 @@ impl Encoder {
             Value::Int(i) | Value::Int64(i) => self.write(&i.to_string()),
             Value::Uint(u) => self.write(&u.to_string()),
             Value::Float(f) => self.float(*f),
+            Value::Complex(..) => {
+                return Err(TomlError("toml: unsupported type: complex128".into()));
+            }
             Value::List(items) => {
                 // Checks for nil elements as Go does before writing.
                 kind_of(value)?;
@@ -252,6 +270,7 @@ impl Encoder {
             }
             Value::NilStrings => self.write("[]"),
             Value::Map(_) | Value::Struct(_) | Value::NilMap => self.map_body(&[], value, true)?,
+            Value::StringMap(_) => self.map_body(&[], &plain_maps(value), true)?,
             Value::Nil => {
                 return Err(TomlError(
                     "reflect: call of reflect.Value.Type on zero Value".into(),

@@ -86,6 +86,16 @@ impl Node {
                 )
             }
             Value::NilMap => Node::Map(Vec::new()),
+            Value::StringMap(members) => {
+                let mut keys: Vec<&String> = members.keys().collect();
+                merge_sort(&mut keys, |a, b| key_less(a, b));
+                Node::Map(
+                    keys.into_iter()
+                        .map(|k| (string_node(k), string_node(&members[k])))
+                        .collect(),
+                )
+            }
+            Value::Complex(..) => string_node(&gotemplate::value::format_v(value)),
             // A struct's fields under their lower-cased names, in order.
             Value::Struct(s) => match &s.fields {
                 None => Node::plain("null"),

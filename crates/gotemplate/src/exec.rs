@@ -90,6 +90,7 @@ pub(crate) fn execute<H>(
         iterations: 0,
         nesting: 0,
         dot: Slot::Invalid,
+        chain: None,
     };
     let Some(tree) = trees.get(name) else {
         return Err(state.fail(
@@ -137,6 +138,7 @@ pub(crate) fn execute_nested<H>(
         iterations: set.iterations,
         nesting: set.nesting,
         dot: Slot::Invalid,
+        chain: None,
     };
     let max = set.env.limits.max_template_depth;
     if set.depth >= max {
@@ -167,6 +169,8 @@ struct State<'t, 'c, H> {
     nesting: usize,
     /// Dot of the command being evaluated: method arguments see it too.
     dot: Slot,
+    /// The operand whose field chain is being evaluated.
+    chain: Option<&'t Operand>,
 }
 
 fn go_quote(s: &str) -> String {
@@ -404,6 +408,17 @@ impl<'t, H> State<'t, '_, H> {
                     }
                 }
             }
+            (Some(_), Value::StringMap(m)) => {
+                for (key, item) in m {
+                    ran = true;
+                    // Elements of a map[string]string are strings.
+                    let elem = Slot::Val(Ptr::new(Value::String(item.clone())));
+                    let index = Slot::val(Value::String(key.clone()));
+                    if self.one_iteration(r, body_mark, index, elem)? == Flow::Break {
+                        break;
+                    }
+                }
+            }
             (_, Value::Nil | Value::NilMap | Value::NilStrings) => {}
             _ => {
                 return self.errorf(format_args!("range can't iterate over {REDACTED}"));
@@ -532,7 +547,7 @@ impl<'t, H> State<'t, '_, H> {
         match first {
             Operand::Field { ident, .. } => {
                 self.at = At::Operand(first);
-                return self.eval_field_chain(dot.clone(), ident, &cmd.args, fin);
+                return self.eval_field_chain(first, dot.clone(), ident, &cmd.args, fin);
             }
             Operand::Chain { .. } => return self.eval_chain(dot, first, &cmd.args, fin),
             Operand::Identifier { name, .. } => {
@@ -564,8 +579,8 @@ impl<'t, H> State<'t, '_, H> {
     /// one, else `int`.
     fn ideal_constant(&mut self, node: &'t Operand, n: &Number) -> R<Slot> {
         self.at = At::Operand(node);
-        if n.is_complex {
-            return self.errorf("complex numbers are not supported");
+        if let Some((re, im)) = n.complex {
+            return Ok(Slot::val(Value::Complex(re, im)));
         }
         let text = &n.text;
         let is_hex_int = text.len() > 2
@@ -606,7 +621,7 @@ impl<'t, H> State<'t, '_, H> {
             return self.errorf(format_args!("indirection through explicit nil in {node}"));
         }
         let receiver = self.eval_arg(dot, None, term)?;
-        self.eval_field_chain(receiver, fields, args, fin)
+        self.eval_field_chain(node, receiver, fields, args, fin)
     }
 
     fn eval_variable(
@@ -622,11 +637,14 @@ impl<'t, H> State<'t, '_, H> {
             self.not_a_function(args, &fin)?;
             return Ok(value);
         }
-        self.eval_field_chain(value, &v.ident[1..], args, fin)
+        self.eval_field_chain(node, value, &v.ident[1..], args, fin)
     }
 
+    /// Evaluates `.a.b.c` on `receiver`; `node` is the operand holding
+    /// the chain, where Go reports a failed method call.
     fn eval_field_chain(
         &mut self,
+        node: &'t Operand,
         receiver: Slot,
         ident: &'t [String],
         args: &'t [Operand],
@@ -636,10 +654,15 @@ impl<'t, H> State<'t, '_, H> {
             return Ok(receiver);
         };
         let mut receiver = receiver;
-        for name in init {
-            receiver = self.eval_field(name, &[], None, receiver)?;
-        }
-        self.eval_field(last, args, fin, receiver)
+        let outer = self.chain.replace(node);
+        let result = (|| {
+            for name in init {
+                receiver = self.eval_field(name, &[], None, receiver)?;
+            }
+            self.eval_field(last, args, fin, receiver)
+        })();
+        self.chain = outer;
+        result
     }
 
     /// One `.name` step on `receiver`; `args` and `fin` are the command's
@@ -712,6 +735,21 @@ impl<'t, H> State<'t, '_, H> {
                     }
                 }
             },
+            Value::StringMap(m) => {
+                if has_args {
+                    return self.errorf(format_args!("{name} is not a method but has arguments"));
+                }
+                let item = match m.get(name) {
+                    Some(item) => item.clone(),
+                    None if self.env.missing_key_error => {
+                        return self
+                            .errorf(format_args!("map has no entry for key {}", go_quote(name)));
+                    }
+                    // The zero value of the element type.
+                    None => String::new(),
+                };
+                return Ok(Slot::Val(Ptr::new(Value::String(item))));
+            }
             Value::Map(_) | Value::NilMap => {
                 if has_args {
                     return self.errorf(format_args!("{name} is not a method but has arguments"));
@@ -750,7 +788,7 @@ impl<'t, H> State<'t, '_, H> {
             return self.errorf(format_args!("can't evaluate field {name} in type {typ}"));
         };
         let dot = self.dot.clone();
-        let at = self.at;
+        let at = self.chain.map_or(self.at, At::Operand);
         self.call_registered(&dot, func, at, name, args, fin, Some(receiver))
     }
 
@@ -877,7 +915,7 @@ impl<'t, H> State<'t, '_, H> {
         self.check_arity(name, fixed.len(), rest.is_some(), args.len(), num_in)?;
         let argv = self.eval_call_args(dot, &fixed, rest, args, fin)?;
         let values: Vec<Value> = argv.iter().map(Slot::to_value).collect();
-        if values.iter().any(|v| matches!(v, Value::Bytes(_))) {
+        if !func.takes_binary() && values.iter().any(|v| matches!(v, Value::Bytes(_))) {
             self.at = call_at;
             return self.errorf(format_args!(
                 "error calling {name}: binary (non-UTF-8) data can only be written as is"
@@ -997,8 +1035,13 @@ impl<'t, H> State<'t, '_, H> {
                 };
             }
             Operand::Field { ident, .. } => {
-                let v =
-                    self.eval_field_chain(dot.clone(), ident, std::slice::from_ref(node), None)?;
+                let v = self.eval_field_chain(
+                    node,
+                    dot.clone(),
+                    ident,
+                    std::slice::from_ref(node),
+                    None,
+                )?;
                 return self.validate(v, ty);
             }
             Operand::Variable(v) => {
@@ -1029,18 +1072,14 @@ impl<'t, H> State<'t, '_, H> {
                 "expected bool; found {}",
                 shorten(&node.to_string())
             )),
-            (Ty::Float, Operand::Number { number, .. })
-                if number.float.is_some() && !number.is_complex =>
-            {
+            (Ty::Float, Operand::Number { number, .. }) if number.float.is_some() => {
                 Ok(Slot::val(Value::Float(number.float.unwrap_or_default())))
             }
             (Ty::Float, _) => self.errorf(format_args!(
                 "expected float; found {}",
                 shorten(&node.to_string())
             )),
-            (Ty::Int, Operand::Number { number, .. })
-                if number.int.is_some() && !number.is_complex =>
-            {
+            (Ty::Int, Operand::Number { number, .. }) if number.int.is_some() => {
                 Ok(Slot::val(Value::Int(number.int.unwrap_or_default())))
             }
             (Ty::Int, _) => self.errorf(format_args!(

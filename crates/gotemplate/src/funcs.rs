@@ -110,6 +110,7 @@ type Body<H> = dyn Fn(&mut Ctx<'_, H>, &[Value]) -> FuncResult + Send + Sync;
 pub struct Func<H = ()> {
     params: Vec<Param>,
     variadic: Option<Param>,
+    binary: bool,
     body: Arc<Body<H>>,
 }
 
@@ -118,6 +119,7 @@ impl<H> Clone for Func<H> {
         Func {
             params: self.params.clone(),
             variadic: self.variadic,
+            binary: self.binary,
             body: Arc::clone(&self.body),
         }
     }
@@ -141,6 +143,7 @@ impl<H> Func<H> {
         Func {
             params: params.to_vec(),
             variadic: None,
+            binary: false,
             body: Arc::new(body),
         }
     }
@@ -155,8 +158,21 @@ impl<H> Func<H> {
         Func {
             params: params.to_vec(),
             variadic: Some(rest),
+            binary: false,
             body: Arc::new(body),
         }
+    }
+
+    /// The same function, also called with binary (non-UTF-8) strings
+    /// ([`Value::Bytes`]) as arguments; other functions are refused them.
+    pub fn binary(mut self) -> Func<H> {
+        self.binary = true;
+        self
+    }
+
+    /// Whether the function takes binary strings.
+    pub fn takes_binary(&self) -> bool {
+        self.binary
     }
 
     /// The fixed parameters.

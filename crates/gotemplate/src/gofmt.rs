@@ -343,6 +343,8 @@ impl Printer {
             Value::NilStrings if self.f.sharp_v => self.buf.push_str("[]string(nil)"),
             Value::NilStrings => self.buf.push_str("[]"),
             Value::Map(members) => self.print_map(Some(members), verb, depth),
+            Value::StringMap(members) => self.print_string_map(members, verb),
+            Value::Complex(re, im) => self.fmt_complex(*re, *im, verb, value),
             Value::NilMap => self.print_map(None, verb, depth),
             Value::Struct(s) => {
                 if s.fields.is_none() || verb == 'p' {
@@ -441,6 +443,42 @@ impl Printer {
             self.print_elem(item, verb, depth + 1);
         }
         self.buf.push(']');
+    }
+
+    fn print_string_map(&mut self, members: &BTreeMap<String, String>, verb: char) {
+        if self.f.sharp_v {
+            self.buf.push_str("map[string]string{");
+        } else {
+            self.buf.push_str("map[");
+        }
+        for (i, (key, item)) in members.iter().enumerate() {
+            if i > 0 {
+                self.buf.push_str(if self.f.sharp_v { ", " } else { " " });
+            }
+            self.fmt_string(key, verb, &Value::String(key.clone()));
+            self.buf.push(':');
+            self.fmt_string(item, verb, &Value::String(item.clone()));
+        }
+        self.buf.push(if self.f.sharp_v { '}' } else { ']' });
+    }
+
+    /// Go's `fmtComplex`: both parts with the verb, flags and width, the
+    /// imaginary one always signed, in `(` `i)`.
+    fn fmt_complex(&mut self, re: f64, im: f64, verb: char, value: &Value) {
+        if !matches!(
+            verb,
+            'v' | 'b' | 'g' | 'G' | 'x' | 'X' | 'f' | 'F' | 'e' | 'E'
+        ) {
+            self.bad_verb(verb, Some(value));
+            return;
+        }
+        let plus = self.f.plus;
+        self.buf.push('(');
+        self.fmt_float(re, verb, value);
+        self.f.plus = true;
+        self.fmt_float(im, verb, value);
+        self.buf.push_str("i)");
+        self.f.plus = plus;
     }
 
     fn print_struct(&mut self, s: &GoStruct, verb: char, depth: usize) {

@@ -16,6 +16,8 @@ pub enum MarshalError {
     UnsupportedFloat(f64),
     /// A `json.Number` whose text is not a JSON number.
     InvalidNumber,
+    /// A type JSON has no form for (`complex128`).
+    UnsupportedType(&'static str),
 }
 
 impl fmt::Display for MarshalError {
@@ -28,6 +30,7 @@ impl fmt::Display for MarshalError {
             }
             // Go quotes the literal here; it is left out as it may be secret.
             MarshalError::InvalidNumber => f.write_str("json: invalid number literal"),
+            MarshalError::UnsupportedType(t) => write!(f, "json: unsupported type: {t}"),
         }
     }
 }
@@ -130,8 +133,9 @@ pub fn write_json_string(out: &mut String, text: &str, escape_html: bool) {
     out.push('"');
 }
 
-/// Appends a Go string that is not UTF-8 as a JSON string: Go writes each
-/// byte that does not start a valid character as `\ufffd`.
+/// Appends a Go string that is not UTF-8 as a JSON string: the agent's
+/// encoder (Go's `encoding/json` on its v2 implementation) writes each
+/// byte that does not start a valid character as a raw U+FFFD.
 pub fn write_json_bytes(out: &mut String, bytes: &[u8], escape_html: bool) {
     let mut text = String::new();
     out.push('"');
@@ -141,7 +145,7 @@ pub fn write_json_bytes(out: &mut String, bytes: &[u8], escape_html: bool) {
         // Drop the quotes the string writer added.
         out.push_str(&text[1..text.len() - 1]);
         for _ in chunk.invalid() {
-            out.push_str("\\ufffd");
+            out.push('\u{FFFD}');
         }
     }
     out.push('"');
@@ -208,6 +212,14 @@ impl Encoder<'_> {
                 self.list(&items)?;
             }
             Value::Map(members) => self.map(members)?,
+            Value::StringMap(members) => {
+                let members = members
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                    .collect();
+                self.map(&members)?;
+            }
+            Value::Complex(..) => return Err(MarshalError::UnsupportedType("complex128")),
             Value::Int(i) | Value::Int64(i) => push_display(self.out, i),
             Value::Uint(u) => push_display(self.out, u),
             Value::Float(f) => self.float(*f)?,

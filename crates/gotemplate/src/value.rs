@@ -50,6 +50,12 @@ pub enum Value {
     /// A nil `map[string]interface{}`: prints `map[]` like an empty map but
     /// encodes as JSON `null` (a secret's `.Data` when the response had none).
     NilMap,
+    /// A `map[string]string` (`splitToMap`): a missing key reads as `""`,
+    /// the zero value of its element type, and it is no
+    /// `map[string]interface{}` argument.
+    StringMap(BTreeMap<String, String>),
+    /// A `complex128`, from an imaginary constant (`1i`, `1+2i`).
+    Complex(f64, f64),
 }
 
 /// A pointer to a struct, as `text/template` sees `*dependency.Secret`,
@@ -124,6 +130,7 @@ impl Value {
             Value::List(items) => 1 + items.iter().map(Value::node_count).sum::<u64>(),
             Value::Strings(items) => 1 + items.len() as u64,
             Value::Map(members) => 1 + members.values().map(Value::node_count).sum::<u64>(),
+            Value::StringMap(members) => 1 + members.len() as u64,
             Value::Struct(s) => {
                 1 + s
                     .fields
@@ -146,6 +153,8 @@ impl Value {
             Value::List(_) => "[]interface {}".into(),
             Value::Strings(_) | Value::NilStrings => "[]string".into(),
             Value::Map(_) | Value::NilMap => "map[string]interface {}".into(),
+            Value::StringMap(_) => "map[string]string".into(),
+            Value::Complex(..) => "complex128".into(),
             Value::Int(_) => "int".into(),
             Value::Int64(_) => "int64".into(),
             Value::Uint(_) => "uint64".into(),
@@ -199,7 +208,32 @@ pub fn write_v(out: &mut String, value: &Value) {
         }
         Value::NilMap => out.push_str("map[]"),
         Value::NilStrings => out.push_str("[]"),
+        Value::StringMap(members) => {
+            out.push_str("map[");
+            for (i, (key, item)) in members.iter().enumerate() {
+                if i > 0 {
+                    out.push(' ');
+                }
+                out.push_str(key);
+                out.push(':');
+                out.push_str(item);
+            }
+            out.push(']');
+        }
+        Value::Complex(re, im) => write_complex_v(out, *re, *im),
     }
+}
+
+/// Go's `%v` of a `complex128`: `(1+2i)`, each part as `%g` would print
+/// it, the imaginary one always signed.
+fn write_complex_v(out: &mut String, re: f64, im: f64) {
+    out.push('(');
+    float::write_go_g(out, re);
+    if !im.is_sign_negative() && !im.is_nan() {
+        out.push('+');
+    }
+    float::write_go_g(out, im);
+    out.push_str("i)");
 }
 
 /// Appends a struct's `%v` without the pointer's `&`: `{a b <nil>}`, or
