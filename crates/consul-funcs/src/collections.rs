@@ -99,6 +99,7 @@ fn is_empty(value: &Value) -> bool {
         Value::List(items) => items.is_empty(),
         Value::Strings(items) => items.is_empty(),
         Value::StringMap(m) => m.is_empty(),
+        Value::AnyMap(m) => m.is_empty(),
         Value::Complex(re, im) => *re == 0.0 && *im == 0.0,
         Value::NilStrings => true,
         Value::Map(m) => m.is_empty(),

@@ -50,6 +50,11 @@ fn kind_of(value: &Value) -> Result<Kind, TomlError> {
     Ok(match value {
         Value::Nil | Value::NilMap | Value::NilStrings => Kind::Nil,
         Value::Struct(s) if s.fields.is_none() => Kind::Nil,
+        Value::AnyMap(_) => {
+            return Err(TomlError(
+                "toml: cannot encode a map with non-string key type".into(),
+            ));
+        }
         Value::Map(_) | Value::Struct(_) => Kind::Table,
         Value::List(items) => {
             if items.is_empty() {
@@ -271,6 +276,11 @@ impl Encoder {
             Value::NilStrings => self.write("[]"),
             Value::Map(_) | Value::Struct(_) | Value::NilMap => self.map_body(&[], value, true)?,
             Value::StringMap(_) => self.map_body(&[], &plain_maps(value), true)?,
+            Value::AnyMap(_) => {
+                return Err(TomlError(
+                    "toml: cannot encode a map with non-string key type".into(),
+                ));
+            }
             Value::Nil => {
                 return Err(TomlError(
                     "reflect: call of reflect.Value.Type on zero Value".into(),

@@ -109,6 +109,7 @@ pub(crate) fn is_true(value: &Value) -> bool {
         Value::Strings(items) => !items.is_empty(),
         Value::Map(m) => !m.is_empty(),
         Value::StringMap(m) => !m.is_empty(),
+        Value::AnyMap(m) => !m.is_empty(),
         Value::Complex(re, im) => *re != 0.0 || *im != 0.0,
         Value::Struct(s) => s.fields.is_some(),
     }
@@ -196,7 +197,7 @@ fn reflect_kind(v: &Value) -> u8 {
     match v {
         Value::Nil => 0,
         Value::List(_) | Value::Strings(_) | Value::NilStrings => 1,
-        Value::Map(_) | Value::NilMap | Value::StringMap(_) => 2,
+        Value::Map(_) | Value::NilMap | Value::StringMap(_) | Value::AnyMap(_) => 2,
         Value::Struct(_) => 3,
         _ => 4,
     }
@@ -285,7 +286,11 @@ fn eq(arg1: &Slot, rest: &[Slot]) -> Result<bool, String> {
                         is_nil_value(a) == is_nil_value(b)
                     } else if matches!(
                         b,
-                        Value::List(_) | Value::Strings(_) | Value::Map(_) | Value::StringMap(_)
+                        Value::List(_)
+                            | Value::Strings(_)
+                            | Value::Map(_)
+                            | Value::StringMap(_)
+                            | Value::AnyMap(_)
                     ) {
                         return Err(format!("non-comparable type {REDACTED}: {}", b.go_type()));
                     } else {
@@ -352,6 +357,7 @@ fn length(item: &Slot) -> Result<i64, String> {
         (_, Value::Strings(items)) => items.len(),
         (_, Value::Map(m)) => m.len(),
         (_, Value::StringMap(m)) => m.len(),
+        (_, Value::AnyMap(m)) => m.len(),
         (_, Value::NilMap | Value::NilStrings) => 0,
         (_, other) => return Err(format!("len of type {}", other.go_type())),
     };
@@ -417,6 +423,10 @@ fn index(item: &Slot, indexes: &[Slot]) -> Result<Slot, String> {
                     None => return Err("reflect: string index out of range".into()),
                 }
             }
+            Value::AnyMap(entries) => match Value::any_map_get(entries, idx) {
+                Some((i, _)) => Slot::Iface(ptr.entry(i)),
+                None => Slot::Iface(Ptr::new(Value::Nil)),
+            },
             Value::StringMap(m) => {
                 let key = match idx {
                     Value::Nil => String::new(),

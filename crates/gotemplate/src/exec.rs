@@ -408,6 +408,18 @@ impl<'t, H> State<'t, '_, H> {
                     }
                 }
             }
+            (Some(p), Value::AnyMap(entries)) => {
+                let p = p.clone();
+                let keys: Vec<Value> = entries.iter().map(|(k, _)| k.clone()).collect();
+                for (i, key) in keys.into_iter().enumerate() {
+                    ran = true;
+                    let elem = Slot::Iface(p.entry(i));
+                    let index = Slot::val(key);
+                    if self.one_iteration(r, body_mark, index, elem)? == Flow::Break {
+                        break;
+                    }
+                }
+            }
             (Some(_), Value::StringMap(m)) => {
                 for (key, item) in m {
                     ran = true;
@@ -735,6 +747,20 @@ impl<'t, H> State<'t, '_, H> {
                     }
                 }
             },
+            Value::AnyMap(entries) => {
+                if has_args {
+                    return self.errorf(format_args!("{name} is not a method but has arguments"));
+                }
+                let key = Value::String(name.to_string());
+                if let Some((i, _)) = Value::any_map_get(entries, &key) {
+                    return Ok(Slot::Iface(ptr.entry(i)));
+                }
+                if self.env.missing_key_error {
+                    return self
+                        .errorf(format_args!("map has no entry for key {}", go_quote(name)));
+                }
+                return Ok(Slot::Iface(Ptr::new(Value::Nil)));
+            }
             Value::StringMap(m) => {
                 if has_args {
                     return self.errorf(format_args!("{name} is not a method but has arguments"));

@@ -344,6 +344,7 @@ impl Printer {
             Value::NilStrings => self.buf.push_str("[]"),
             Value::Map(members) => self.print_map(Some(members), verb, depth),
             Value::StringMap(members) => self.print_string_map(members, verb),
+            Value::AnyMap(entries) => self.print_any_map(entries, verb, depth),
             Value::Complex(re, im) => self.fmt_complex(*re, *im, verb, value),
             Value::NilMap => self.print_map(None, verb, depth),
             Value::Struct(s) => {
@@ -443,6 +444,23 @@ impl Printer {
             self.print_elem(item, verb, depth + 1);
         }
         self.buf.push(']');
+    }
+
+    fn print_any_map(&mut self, entries: &[(Value, Value)], verb: char, depth: usize) {
+        if self.f.sharp_v {
+            self.buf.push_str("map[interface {}]interface {}{");
+        } else {
+            self.buf.push_str("map[");
+        }
+        for (i, (key, item)) in entries.iter().enumerate() {
+            if i > 0 {
+                self.buf.push_str(if self.f.sharp_v { ", " } else { " " });
+            }
+            self.print_elem(key, verb, depth + 1);
+            self.buf.push(':');
+            self.print_elem(item, verb, depth + 1);
+        }
+        self.buf.push(if self.f.sharp_v { '}' } else { ']' });
     }
 
     fn print_string_map(&mut self, members: &BTreeMap<String, String>, verb: char) {

@@ -18,6 +18,15 @@ pub enum MarshalError {
     InvalidNumber,
     /// A type JSON has no form for (`complex128`).
     UnsupportedType(&'static str),
+    /// A `map[interface{}]interface{}` key that is neither a string nor an
+    /// integer, reported as the agent's encoder does: within the object
+    /// at the JSON pointer (none at the top), after a byte offset.
+    NonStringKey {
+        /// JSON pointer of the object being written.
+        within: Option<String>,
+        /// Byte offset in the output.
+        offset: usize,
+    },
 }
 
 impl fmt::Display for MarshalError {
@@ -31,6 +40,15 @@ impl fmt::Display for MarshalError {
             // Go quotes the literal here; it is left out as it may be secret.
             MarshalError::InvalidNumber => f.write_str("json: invalid number literal"),
             MarshalError::UnsupportedType(t) => write!(f, "json: unsupported type: {t}"),
+            MarshalError::NonStringKey { within, offset } => {
+                f.write_str(
+                    "json: unsupported value: jsontext: object member name must be a string",
+                )?;
+                if let Some(pointer) = within {
+                    write!(f, " within {}", crate::quote::quote(pointer, false))?;
+                }
+                write!(f, " after offset {offset}")
+            }
         }
     }
 }
@@ -104,6 +122,7 @@ pub fn write_json(out: &mut String, value: &Value, style: JsonStyle) -> Result<(
         out,
         style,
         depth: 0,
+        path: Vec::new(),
     }
     .value(value)
 }
@@ -196,6 +215,8 @@ struct Encoder<'a> {
     out: &'a mut String,
     style: JsonStyle,
     depth: usize,
+    /// Member names from the top to the value being written.
+    path: Vec<String>,
 }
 
 impl Encoder<'_> {
@@ -220,6 +241,7 @@ impl Encoder<'_> {
                 self.map(&members)?;
             }
             Value::Complex(..) => return Err(MarshalError::UnsupportedType("complex128")),
+            Value::AnyMap(entries) => self.any_map(entries)?,
             Value::Int(i) | Value::Int64(i) => push_display(self.out, i),
             Value::Uint(u) => push_display(self.out, u),
             Value::Float(f) => self.float(*f)?,
@@ -286,13 +308,67 @@ impl Encoder<'_> {
         self.depth += 1;
         for (i, (key, item)) in members.iter().enumerate() {
             self.separator(i);
-            write_json_string(self.out, key, self.style.escape_html);
-            self.out
-                .push_str(if self.style.pretty { ": " } else { ":" });
-            self.value(item)?;
+            self.member(key, item)?;
         }
         self.depth -= 1;
         self.close(!members.is_empty(), '}');
+        Ok(())
+    }
+
+    /// One `"name": value`; a key error inside the value is placed at
+    /// this member, within this object, as the agent reports it.
+    fn member(&mut self, key: &str, item: &Value) -> Result<(), MarshalError> {
+        let start = self.out.len();
+        write_json_string(self.out, key, self.style.escape_html);
+        self.out
+            .push_str(if self.style.pretty { ": " } else { ":" });
+        self.path.push(key.to_string());
+        let result = self.value(item);
+        self.path.pop();
+        match result {
+            Err(MarshalError::NonStringKey { within: None, .. }) => {
+                let pointer: String = self
+                    .path
+                    .iter()
+                    .map(|p| format!("/{}", p.replace('~', "~0").replace('/', "~1")))
+                    .collect();
+                Err(MarshalError::NonStringKey {
+                    within: (!pointer.is_empty()).then_some(pointer),
+                    offset: start + 1,
+                })
+            }
+            other => other,
+        }
+    }
+
+    /// A `map[interface{}]interface{}`: string keys as they are, integer
+    /// keys as their decimal text, in the order of the names; any other
+    /// key fails.
+    fn any_map(&mut self, entries: &[(Value, Value)]) -> Result<(), MarshalError> {
+        let mut named = Vec::with_capacity(entries.len());
+        for (key, item) in entries {
+            let name = match key {
+                Value::String(s) => s.clone(),
+                Value::Int(i) | Value::Int64(i) => i.to_string(),
+                Value::Uint(u) => u.to_string(),
+                _ => {
+                    return Err(MarshalError::NonStringKey {
+                        within: None,
+                        offset: self.out.len() + 2,
+                    });
+                }
+            };
+            named.push((name, item));
+        }
+        named.sort_by(|a, b| a.0.cmp(&b.0));
+        self.out.push('{');
+        self.depth += 1;
+        for (i, (key, item)) in named.iter().enumerate() {
+            self.separator(i);
+            self.member(key, item)?;
+        }
+        self.depth -= 1;
+        self.close(!named.is_empty(), '}');
         Ok(())
     }
 

@@ -56,6 +56,10 @@ pub enum Value {
     StringMap(BTreeMap<String, String>),
     /// A `complex128`, from an imaginary constant (`1i`, `1+2i`).
     Complex(f64, f64),
+    /// A `map[interface{}]interface{}` (what `parseYAML` builds): keys are
+    /// scalars of any type, kept in the order Go's `fmt` and `range` visit
+    /// them (see [`any_key_order`]); build it with [`Value::any_map`].
+    AnyMap(Vec<(Value, Value)>),
 }
 
 /// A pointer to a struct, as `text/template` sees `*dependency.Secret`,
@@ -108,7 +112,60 @@ impl GoStruct {
     }
 }
 
+/// The order in which the agent's Go visits the keys of a
+/// `map[interface{}]interface{}`: nil first, then by dynamic type (in the
+/// order of the types' addresses in its binary: string, uint64, int,
+/// float64, bool), then by value.
+pub fn any_key_order(a: &Value, b: &Value) -> std::cmp::Ordering {
+    fn rank(v: &Value) -> u8 {
+        match v {
+            Value::Nil => 0,
+            Value::String(_) | Value::Bytes(_) => 1,
+            Value::Uint(_) => 2,
+            Value::Int(_) | Value::Int64(_) => 3,
+            Value::Float(_) => 4,
+            Value::Bool(_) => 5,
+            _ => 6,
+        }
+    }
+    rank(a).cmp(&rank(b)).then_with(|| match (a, b) {
+        (Value::String(x), Value::String(y)) => x.cmp(y),
+        (Value::Uint(x), Value::Uint(y)) => x.cmp(y),
+        (Value::Int(x) | Value::Int64(x), Value::Int(y) | Value::Int64(y)) => x.cmp(y),
+        (Value::Float(x), Value::Float(y)) => x.total_cmp(y),
+        (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
+        _ => std::cmp::Ordering::Equal,
+    })
+}
+
 impl Value {
+    /// A `map[interface{}]interface{}` of these entries; a later entry
+    /// replaces an earlier one with an equal key.
+    pub fn any_map(entries: Vec<(Value, Value)>) -> Value {
+        let mut out: Vec<(Value, Value)> = Vec::with_capacity(entries.len());
+        for (key, value) in entries {
+            match out.iter_mut().find(|(k, _)| *k == key) {
+                Some(entry) => entry.1 = value,
+                None => out.push((key, value)),
+            }
+        }
+        out.sort_by(|a, b| any_key_order(&a.0, &b.0));
+        Value::AnyMap(out)
+    }
+
+    /// The value of the `map[interface{}]interface{}` entry whose key is
+    /// the string `key`.
+    pub fn any_map_get<'a>(
+        entries: &'a [(Value, Value)],
+        key: &Value,
+    ) -> Option<(usize, &'a Value)> {
+        entries
+            .iter()
+            .enumerate()
+            .find(|(_, (k, _))| k == key)
+            .map(|(i, (_, v))| (i, v))
+    }
+
     /// A Go string from bytes: [`Value::String`] when they are UTF-8,
     /// [`Value::Bytes`] otherwise.
     pub fn from_bytes(bytes: Vec<u8>) -> Value {
@@ -131,6 +188,12 @@ impl Value {
             Value::Strings(items) => 1 + items.len() as u64,
             Value::Map(members) => 1 + members.values().map(Value::node_count).sum::<u64>(),
             Value::StringMap(members) => 1 + members.len() as u64,
+            Value::AnyMap(entries) => {
+                1 + entries
+                    .iter()
+                    .map(|(k, v)| k.node_count() + v.node_count())
+                    .sum::<u64>()
+            }
             Value::Struct(s) => {
                 1 + s
                     .fields
@@ -155,6 +218,7 @@ impl Value {
             Value::Map(_) | Value::NilMap => "map[string]interface {}".into(),
             Value::StringMap(_) => "map[string]string".into(),
             Value::Complex(..) => "complex128".into(),
+            Value::AnyMap(_) => "map[interface {}]interface {}".into(),
             Value::Int(_) => "int".into(),
             Value::Int64(_) => "int64".into(),
             Value::Uint(_) => "uint64".into(),
@@ -221,6 +285,18 @@ pub fn write_v(out: &mut String, value: &Value) {
             out.push(']');
         }
         Value::Complex(re, im) => write_complex_v(out, *re, *im),
+        Value::AnyMap(entries) => {
+            out.push_str("map[");
+            for (i, (key, item)) in entries.iter().enumerate() {
+                if i > 0 {
+                    out.push(' ');
+                }
+                write_v(out, key);
+                out.push(':');
+                write_v(out, item);
+            }
+            out.push(']');
+        }
     }
 }
 
