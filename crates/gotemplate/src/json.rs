@@ -296,7 +296,10 @@ impl Encoder<'_> {
         self.depth += 1;
         for (i, item) in items.iter().enumerate() {
             self.separator(i);
-            self.value(item)?;
+            self.path.push(i.to_string());
+            let result = self.value(item);
+            self.path.pop();
+            result?;
         }
         self.depth -= 1;
         self.close(!items.is_empty(), ']');
@@ -315,30 +318,15 @@ impl Encoder<'_> {
         Ok(())
     }
 
-    /// One `"name": value`; a key error inside the value is placed at
-    /// this member, within this object, as the agent reports it.
+    /// One `"name": value`.
     fn member(&mut self, key: &str, item: &Value) -> Result<(), MarshalError> {
-        let start = self.out.len();
         write_json_string(self.out, key, self.style.escape_html);
         self.out
             .push_str(if self.style.pretty { ": " } else { ":" });
         self.path.push(key.to_string());
         let result = self.value(item);
         self.path.pop();
-        match result {
-            Err(MarshalError::NonStringKey { within: None, .. }) => {
-                let pointer: String = self
-                    .path
-                    .iter()
-                    .map(|p| format!("/{}", p.replace('~', "~0").replace('/', "~1")))
-                    .collect();
-                Err(MarshalError::NonStringKey {
-                    within: (!pointer.is_empty()).then_some(pointer),
-                    offset: start + 1,
-                })
-            }
-            other => other,
-        }
+        result
     }
 
     /// A `map[interface{}]interface{}`: string keys as they are, integer
@@ -351,9 +339,15 @@ impl Encoder<'_> {
                 Value::String(s) => s.clone(),
                 Value::Int(i) | Value::Int64(i) => i.to_string(),
                 Value::Uint(u) => u.to_string(),
+                // Reported at this object: its pointer, just inside it.
                 _ => {
+                    let pointer: String = self
+                        .path
+                        .iter()
+                        .map(|p| format!("/{}", p.replace('~', "~0").replace('/', "~1")))
+                        .collect();
                     return Err(MarshalError::NonStringKey {
-                        within: None,
+                        within: (!pointer.is_empty()).then_some(pointer),
                         offset: self.out.len() + 2,
                     });
                 }
