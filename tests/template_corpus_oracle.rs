@@ -61,6 +61,7 @@ const FILES: &[&str] = &[
     "functions",
     "execute_template",
     "pki_transit",
+    "realworld",
     "errors",
 ];
 

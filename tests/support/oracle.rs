@@ -366,10 +366,16 @@ fn ours(port: u16, funcs: &Funcs, case: &Case) -> Result<Vec<u8>, OurError> {
 /// The agent's last step on an execution error (consul-template's
 /// `redactinator`): the `%v` of each top-level `.Data` member of every
 /// secret the template read is replaced by `[redacted]` wherever it
-/// appears in the message, even inside a position (`:1:[redacted]0:`).
-/// Go's `strings.Replacer` semantics: leftmost match first, candidates
-/// tried in the order given.
+/// appears in the message, even inside a position (`:1:[redacted]0:`),
+/// with Go's `strings.Replacer` semantics (leftmost match first,
+/// candidates tried in the order given); then the message is used as a
+/// `fmt.Errorf` format with no arguments, so a `%d` in it becomes
+/// `%!d(MISSING)`.
 fn redact_like_the_agent(message: &str, fetched: &[Value]) -> String {
+    gotemplate::gofmt::sprintf(&replace_secret_values(message, fetched), &[])
+}
+
+fn replace_secret_values(message: &str, fetched: &[Value]) -> String {
     let mut olds: Vec<String> = Vec::new();
     for value in fetched {
         let Value::Struct(s) = value else { continue };
