@@ -515,7 +515,24 @@ impl<'t, H> State<'t, '_, H> {
 
     // ---- evaluation --------------------------------------------------
 
+    /// A pipeline counts as a level of nesting: a function that executes
+    /// a template (`executeTemplate`) may sit inside deep parentheses at
+    /// every level of a recursion, and all of it is native stack.
     fn eval_pipeline(&mut self, dot: &Slot, pipe: &'t Pipe) -> R<Slot> {
+        if self.nesting >= MAX_NESTING {
+            self.at = At::Pipe(pipe);
+            return Err(self.fail(
+                ErrorKind::Limit,
+                format!("exceeded maximum nesting depth ({MAX_NESTING})"),
+            ));
+        }
+        self.nesting += 1;
+        let result = self.eval_pipeline_in(dot, pipe);
+        self.nesting -= 1;
+        result
+    }
+
+    fn eval_pipeline_in(&mut self, dot: &Slot, pipe: &'t Pipe) -> R<Slot> {
         self.at = At::Pipe(pipe);
         let mut value: Option<Slot> = None;
         for cmd in &pipe.cmds {

@@ -231,3 +231,19 @@ fn trim_markers_trim_crlf_and_tabs() {
     assert_eq!(run("a \t\r\n\t{{- 1 -}}\r\n\t b"), "a1b");
     assert_eq!(run("x\r\n{{- /* c */ -}}\r\n\ty"), "xy");
 }
+
+#[test]
+fn nested_template_calls_inside_deep_parentheses_fit_a_small_stack() {
+    let open = "(".repeat(90);
+    let close = ")".repeat(90);
+    let text = format!(
+        "{{{{ define \"r\" }}}}{{{{ if . }}}}{{{{ with . }}}}{{{{ {open}run \"r\" .{close} }}}}{{{{ end }}}}{{{{ end }}}}{{{{ end }}}}{{{{ run \"r\" 1 }}}}"
+    );
+    let handle = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || run_with(&text, &Options::default()))
+        .unwrap();
+    let result = handle.join().expect("no stack overflow");
+    let e = result.expect_err("runs away");
+    assert!(e.contains("exceeded maximum"), "{e}");
+}
