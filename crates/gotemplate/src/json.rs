@@ -122,7 +122,6 @@ pub fn write_json(out: &mut String, value: &Value, style: JsonStyle) -> Result<(
         out,
         style,
         depth: 0,
-        path: Vec::new(),
     }
     .value(value)
 }
@@ -211,12 +210,25 @@ fn push_unicode_escape(out: &mut String, b: u8) {
     out.push(char::from(HEX[usize::from(b & 0xF)]));
 }
 
+/// Prefixes the JSON pointer of a key error with the member `segment` it
+/// was found under; other errors pass unchanged.
+fn within(error: MarshalError, segment: &str) -> MarshalError {
+    match error {
+        MarshalError::NonStringKey { within, offset } => {
+            let segment = segment.replace('~', "~0").replace('/', "~1");
+            MarshalError::NonStringKey {
+                within: Some(format!("/{segment}{}", within.unwrap_or_default())),
+                offset,
+            }
+        }
+        other => other,
+    }
+}
+
 struct Encoder<'a> {
     out: &'a mut String,
     style: JsonStyle,
     depth: usize,
-    /// Member names from the top to the value being written.
-    path: Vec<String>,
 }
 
 impl Encoder<'_> {
@@ -296,10 +308,7 @@ impl Encoder<'_> {
         self.depth += 1;
         for (i, item) in items.iter().enumerate() {
             self.separator(i);
-            self.path.push(i.to_string());
-            let result = self.value(item);
-            self.path.pop();
-            result?;
+            self.value(item).map_err(|e| within(e, &i.to_string()))?;
         }
         self.depth -= 1;
         self.close(!items.is_empty(), ']');
@@ -323,10 +332,7 @@ impl Encoder<'_> {
         write_json_string(self.out, key, self.style.escape_html);
         self.out
             .push_str(if self.style.pretty { ": " } else { ":" });
-        self.path.push(key.to_string());
-        let result = self.value(item);
-        self.path.pop();
-        result
+        self.value(item).map_err(|e| within(e, key))
     }
 
     /// A `map[interface{}]interface{}`: string keys as they are, integer
@@ -339,15 +345,11 @@ impl Encoder<'_> {
                 Value::String(s) => s.clone(),
                 Value::Int(i) | Value::Int64(i) => i.to_string(),
                 Value::Uint(u) => u.to_string(),
-                // Reported at this object: its pointer, just inside it.
+                // Reported at this object, just inside it; the members
+                // around it add its pointer on the way out.
                 _ => {
-                    let pointer: String = self
-                        .path
-                        .iter()
-                        .map(|p| format!("/{}", p.replace('~', "~0").replace('/', "~1")))
-                        .collect();
                     return Err(MarshalError::NonStringKey {
-                        within: (!pointer.is_empty()).then_some(pointer),
+                        within: None,
                         offset: self.out.len() + 2,
                     });
                 }
