@@ -971,3 +971,12 @@ fn pki_cert_value_has_cert_key_ca_and_a_data_method() {
         "{e}"
     );
 }
+
+#[test]
+fn parse_yaml_of_a_large_mapping_stays_fast() {
+    let doc: String = (0..50_000).map(|i| format!("k{i}: {i}\n")).collect();
+    let started = std::time::Instant::now();
+    let value = crate::yaml_parse::parse_yaml(&doc).unwrap();
+    assert!(matches!(&value, Value::AnyMap(e) if e.len() == 50_000));
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+}

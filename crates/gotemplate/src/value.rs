@@ -128,8 +128,17 @@ pub fn any_key_order(a: &Value, b: &Value) -> std::cmp::Ordering {
             _ => 6,
         }
     }
+    fn bytes(v: &Value) -> &[u8] {
+        match v {
+            Value::String(s) => s.as_bytes(),
+            Value::Bytes(b) => b,
+            _ => &[],
+        }
+    }
     rank(a).cmp(&rank(b)).then_with(|| match (a, b) {
-        (Value::String(x), Value::String(y)) => x.cmp(y),
+        (Value::String(_) | Value::Bytes(_), Value::String(_) | Value::Bytes(_)) => {
+            bytes(a).cmp(bytes(b))
+        }
         (Value::Uint(x), Value::Uint(y)) => x.cmp(y),
         (Value::Int(x) | Value::Int64(x), Value::Int(y) | Value::Int64(y)) => x.cmp(y),
         (Value::Float(x), Value::Float(y)) => x.total_cmp(y),
@@ -142,28 +151,30 @@ impl Value {
     /// A `map[interface{}]interface{}` of these entries; a later entry
     /// replaces an earlier one with an equal key.
     pub fn any_map(entries: Vec<(Value, Value)>) -> Value {
+        let mut entries = entries;
+        // Stable: of equal keys, the one given last ends up last.
+        entries.sort_by(|a, b| any_key_order(&a.0, &b.0));
         let mut out: Vec<(Value, Value)> = Vec::with_capacity(entries.len());
         for (key, value) in entries {
-            match out.iter_mut().find(|(k, _)| *k == key) {
-                Some(entry) => entry.1 = value,
-                None => out.push((key, value)),
+            match out.last_mut() {
+                Some(last) if last.0 == key => last.1 = value,
+                _ => out.push((key, value)),
             }
         }
-        out.sort_by(|a, b| any_key_order(&a.0, &b.0));
         Value::AnyMap(out)
     }
 
-    /// The value of the `map[interface{}]interface{}` entry whose key is
-    /// the string `key`.
+    /// The position and value of the `map[interface{}]interface{}` entry
+    /// whose key equals `key`.
     pub fn any_map_get<'a>(
         entries: &'a [(Value, Value)],
         key: &Value,
     ) -> Option<(usize, &'a Value)> {
-        entries
-            .iter()
-            .enumerate()
-            .find(|(_, (k, _))| k == key)
-            .map(|(i, (_, v))| (i, v))
+        let i = entries
+            .binary_search_by(|(k, _)| any_key_order(k, key))
+            .ok()?;
+        let (k, v) = &entries[i];
+        (k == key).then_some((i, v))
     }
 
     /// A Go string from bytes: [`Value::String`] when they are UTF-8,
