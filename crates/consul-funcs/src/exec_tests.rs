@@ -980,3 +980,31 @@ fn parse_yaml_of_a_large_mapping_stays_fast() {
     assert!(matches!(&value, Value::AnyMap(e) if e.len() == 50_000));
     assert!(started.elapsed() < std::time::Duration::from_secs(20));
 }
+
+#[test]
+fn loop_is_a_channel_that_ranges_drain_once() {
+    assert_eq!(
+        run(
+            r#"{{ len (loop 3) }} {{ printf "%T" (loop 2) }} {{ if loop 0 }}t{{ end }}|{{ $l := loop 4 }}{{ range $l }}{{ . }}{{ if eq . 1 }}{{ break }}{{ end }}{{ end }}|{{ range $i, $e := $l }}{{ $i }}{{ $e }}{{ end }}|{{ range $l }}x{{ else }}drained{{ end }}"#
+        ),
+        "0 <-chan int64 t|01|0213|drained"
+    );
+}
+
+#[test]
+fn loop_channels_compare_by_identity_and_are_not_indexable() {
+    assert_eq!(
+        run("{{ $a := loop 1 }}{{ eq $a $a }} {{ eq $a (loop 1) }}"),
+        "true false"
+    );
+    assert!(err("{{ index (loop 3) 0 }}").ends_with("can't index item of type <-chan int64"));
+    assert!(err("{{ loop 2 | toJSON }}").ends_with("json: unsupported type: <-chan int64"));
+}
+
+#[test]
+fn loop_makes_its_values_lazily() {
+    assert_eq!(
+        run("{{ range loop 5 100000000000 }}{{ . }}{{ if ge . 7 }}{{ break }}{{ end }}{{ end }}"),
+        "567"
+    );
+}

@@ -255,6 +255,9 @@ impl Encoder {
             Value::Complex(..) => {
                 return Err(TomlError("toml: unsupported type: complex128".into()));
             }
+            Value::Chan(_) => {
+                return Err(TomlError("toml: unsupported type: <-chan int64".into()));
+            }
             Value::List(items) => {
                 // Checks for nil elements as Go does before writing.
                 kind_of(value)?;

@@ -95,7 +95,7 @@ impl Node {
                         .collect(),
                 )
             }
-            Value::Complex(..) => string_node(&gotemplate::value::format_v(value)),
+            Value::Complex(..) | Value::Chan(_) => string_node(&gotemplate::value::format_v(value)),
             Value::AnyMap(entries) => {
                 let mut order: Vec<usize> = (0..entries.len()).collect();
                 merge_sort(&mut order, |a, b| {

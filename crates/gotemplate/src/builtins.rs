@@ -110,6 +110,8 @@ pub(crate) fn is_true(value: &Value) -> bool {
         Value::Map(m) => !m.is_empty(),
         Value::StringMap(m) => !m.is_empty(),
         Value::AnyMap(m) => !m.is_empty(),
+        // A channel is true while it is not nil, empty or not.
+        Value::Chan(_) => true,
         Value::Complex(re, im) => *re != 0.0 || *im != 0.0,
         Value::Struct(s) => s.fields.is_some(),
     }
@@ -358,6 +360,8 @@ fn length(item: &Slot) -> Result<i64, String> {
         (_, Value::Map(m)) => m.len(),
         (_, Value::StringMap(m)) => m.len(),
         (_, Value::AnyMap(m)) => m.len(),
+        // Values wait in the sender until received: none is buffered.
+        (_, Value::Chan(_)) => 0,
         (_, Value::NilMap | Value::NilStrings) => 0,
         (_, other) => return Err(format!("len of type {}", other.go_type())),
     };

@@ -420,6 +420,19 @@ impl<'t, H> State<'t, '_, H> {
                     }
                 }
             }
+            (Some(_), Value::Chan(chan)) => {
+                let chan = chan.clone();
+                let mut i: i64 = 0;
+                while let Some(item) = chan.recv() {
+                    ran = true;
+                    let index = Slot::val(Value::Int(i));
+                    let elem = Slot::val(Value::Int64(item));
+                    i += 1;
+                    if self.one_iteration(r, body_mark, index, elem)? == Flow::Break {
+                        break;
+                    }
+                }
+            }
             (Some(_), Value::StringMap(m)) => {
                 for (key, item) in m {
                     ran = true;

@@ -345,6 +345,7 @@ impl Printer {
             Value::Map(members) => self.print_map(Some(members), verb, depth),
             Value::StringMap(members) => self.print_string_map(members, verb),
             Value::AnyMap(entries) => self.print_any_map(entries, verb, depth),
+            Value::Chan(_) => self.fmt_pointer(value, verb),
             Value::Complex(re, im) => self.fmt_complex(*re, *im, verb, value),
             Value::NilMap => self.print_map(None, verb, depth),
             Value::Struct(s) => {
@@ -536,6 +537,7 @@ impl Printer {
                 | Value::List(_)
                 | Value::Strings(_)
                 | Value::NilStrings
+                | Value::Chan(_)
         );
         if !is_ref {
             self.bad_verb(verb, Some(value));
@@ -551,7 +553,7 @@ impl Printer {
                 }
             }
             // Addresses differ from run to run; a fixed stand-in is printed.
-            'v' | 'p' => self.pad_str(if nil { "0x0" } else { "0xc000010000" }),
+            'v' | 'p' => self.pad_str(if nil { "0x0" } else { crate::value::ADDRESS }),
             _ => self.bad_verb(verb, Some(value)),
         }
     }

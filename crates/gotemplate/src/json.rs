@@ -254,6 +254,7 @@ impl Encoder<'_> {
             }
             Value::Complex(..) => return Err(MarshalError::UnsupportedType("complex128")),
             Value::AnyMap(entries) => self.any_map(entries)?,
+            Value::Chan(_) => return Err(MarshalError::UnsupportedType("<-chan int64")),
             Value::Int(i) | Value::Int64(i) => push_display(self.out, i),
             Value::Uint(u) => push_display(self.out, u),
             Value::Float(f) => self.float(*f)?,

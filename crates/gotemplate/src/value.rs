@@ -4,6 +4,8 @@
 
 use std::collections::BTreeMap;
 use std::fmt::{self, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use super::float;
 
@@ -56,11 +58,58 @@ pub enum Value {
     StringMap(BTreeMap<String, String>),
     /// A `complex128`, from an imaginary constant (`1i`, `1+2i`).
     Complex(f64, f64),
+    /// A `<-chan int64` (what `loop` returns).
+    Chan(GoChan),
     /// A `map[interface{}]interface{}` (what `parseYAML` builds): keys are
     /// scalars of any type, kept in the order Go's `fmt` and `range` visit
     /// them (see [`any_key_order`]); build it with [`Value::any_map`].
     AnyMap(Vec<(Value, Value)>),
 }
+
+/// A receive-only channel of `int64` that yields `start..stop`, each
+/// value once to whichever `range` receives it first: copies are the same
+/// channel (equal only to themselves), a `range` that breaks leaves the
+/// rest for the next one, and nothing is allocated for the values.
+#[derive(Debug, Clone)]
+pub struct GoChan(Arc<ChanState>);
+
+#[derive(Debug)]
+struct ChanState {
+    next: AtomicI64,
+    stop: i64,
+}
+
+impl GoChan {
+    /// A channel that yields `start`, `start + 1`, ... up to `stop`
+    /// (excluded), then is closed.
+    pub fn counting(start: i64, stop: i64) -> GoChan {
+        GoChan(Arc::new(ChanState {
+            next: AtomicI64::new(start),
+            stop,
+        }))
+    }
+
+    /// The next value; `None` once the channel is drained.
+    pub fn recv(&self) -> Option<i64> {
+        let state = &self.0;
+        state
+            .next
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < state.stop).then_some(n + 1)
+            })
+            .ok()
+    }
+}
+
+impl PartialEq for GoChan {
+    fn eq(&self, other: &GoChan) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+/// What Go prints for a channel or other reference it formats as an
+/// address: addresses differ from run to run, so a fixed stand-in.
+pub const ADDRESS: &str = "0xc000010000";
 
 /// A pointer to a struct, as `text/template` sees `*dependency.Secret`,
 /// or a struct held by value (`dependency.PemEncoded`).
@@ -230,6 +279,7 @@ impl Value {
             Value::StringMap(_) => "map[string]string".into(),
             Value::Complex(..) => "complex128".into(),
             Value::AnyMap(_) => "map[interface {}]interface {}".into(),
+            Value::Chan(_) => "<-chan int64".into(),
             Value::Int(_) => "int".into(),
             Value::Int64(_) => "int64".into(),
             Value::Uint(_) => "uint64".into(),
@@ -296,6 +346,7 @@ pub fn write_v(out: &mut String, value: &Value) {
             out.push(']');
         }
         Value::Complex(re, im) => write_complex_v(out, *re, *im),
+        Value::Chan(_) => out.push_str(ADDRESS),
         Value::AnyMap(entries) => {
             out.push_str("map[");
             for (i, (key, item)) in entries.iter().enumerate() {
