@@ -170,7 +170,7 @@ fn the_corpus_renders_like_the_openbao_agent() {
     let mut failures = Vec::new();
     let cases: Vec<Case> = rendered.iter().map(|e| e.case.clone()).collect();
     let run = oracle.run_agent(&cases);
-    if !run.success {
+    if !run.success && !cases.is_empty() {
         // Name the cases the agent refused, to fix the corpus.
         let refused: Vec<String> = oracle
             .run_each(&cases)

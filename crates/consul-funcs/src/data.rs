@@ -31,6 +31,10 @@ pub(crate) fn register(funcs: &mut Funcs) {
     funcs.insert(
         "toYAML",
         Func::new(&[Param::Any], |ctx, a| {
+            if let Some(go_type) = yaml::unmarshalable(&a[0]) {
+                // yaml.v2 panics here; the engine reports the panic value.
+                return Err(FuncError::new(format!("cannot marshal type: {go_type}")));
+            }
             charge_output(ctx, &a[0])?;
             Ok(string(yaml::to_yaml(&a[0])))
         }),

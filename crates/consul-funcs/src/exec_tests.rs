@@ -1008,3 +1008,16 @@ fn loop_makes_its_values_lazily() {
         "567"
     );
 }
+
+#[test]
+fn to_yaml_and_to_toml_refuse_complex_and_channels_like_go() {
+    assert!(
+        err("{{ toYAML 1i }}").ends_with("error calling toYAML: cannot marshal type: complex128")
+    );
+    assert!(err("{{ toYAML (loop 1) }}").ends_with("cannot marshal type: <-chan int64"));
+    assert!(err("{{ toTOML (loop 1) }}").ends_with("toTOML: unsupported type for key '': chan"));
+    assert!(
+        err(r#"{{ scratch.MapSet "t" "x" 1i }}{{ toTOML (scratch.Get "t") }}"#)
+            .ends_with("toTOML: unsupported type: complex128")
+    );
+}

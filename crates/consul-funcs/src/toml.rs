@@ -16,6 +16,7 @@ pub(crate) fn to_toml(value: &Value) -> Result<String, TomlError> {
     let mut enc = Encoder {
         out: String::new(),
         written: false,
+        key: String::new(),
     };
     enc.encode(&[], &plain_maps(value))?;
     Ok(enc.out.trim_matches(char::is_whitespace).to_string())
@@ -100,6 +101,8 @@ fn members(value: &Value) -> Vec<(&str, &Value)> {
 struct Encoder {
     out: String,
     written: bool,
+    /// The dotted key of the value being written (empty at the top).
+    key: String,
 }
 
 impl Encoder {
@@ -216,6 +219,7 @@ impl Encoder {
             let prefix = format!("{}{} = ", self.indent(key), quote_key(last));
             self.write(&prefix);
         }
+        self.key = key.join(".");
         self.element(value)?;
         if !key.is_empty() && !inline {
             self.newline();
@@ -252,11 +256,18 @@ impl Encoder {
             Value::Int(i) | Value::Int64(i) => self.write(&i.to_string()),
             Value::Uint(u) => self.write(&u.to_string()),
             Value::Float(f) => self.float(*f),
-            Value::Complex(..) => {
-                return Err(TomlError("toml: unsupported type: complex128".into()));
-            }
-            Value::Chan(_) => {
-                return Err(TomlError("toml: unsupported type: <-chan int64".into()));
+            Value::Complex(..) | Value::Chan(_) => {
+                let kind = if matches!(value, Value::Chan(_)) {
+                    "chan"
+                } else {
+                    "complex128"
+                };
+                // The encoder names the key only for a value at the top.
+                return Err(TomlError(if self.key.is_empty() {
+                    format!("unsupported type for key '': {kind}")
+                } else {
+                    format!("unsupported type: {kind}")
+                }));
             }
             Value::List(items) => {
                 // Checks for nil elements as Go does before writing.

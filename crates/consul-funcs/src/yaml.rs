@@ -44,6 +44,26 @@ enum Style {
     Literal,
 }
 
+/// The Go type yaml.v2 cannot marshal found in `value`, if any
+/// (`complex128`, a channel).
+pub(crate) fn unmarshalable(value: &Value) -> Option<&'static str> {
+    match value {
+        Value::Complex(..) => Some("complex128"),
+        Value::Chan(_) => Some("<-chan int64"),
+        Value::List(items) => items.iter().find_map(unmarshalable),
+        Value::Map(m) => m.values().find_map(unmarshalable),
+        Value::AnyMap(entries) => entries
+            .iter()
+            .find_map(|(k, v)| unmarshalable(k).or_else(|| unmarshalable(v))),
+        Value::Struct(s) => s
+            .fields
+            .iter()
+            .flatten()
+            .find_map(|(_, v)| unmarshalable(v)),
+        _ => None,
+    }
+}
+
 impl Node {
     fn plain(text: impl Into<String>) -> Node {
         Node::Scalar {
