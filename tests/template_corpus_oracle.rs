@@ -149,7 +149,14 @@ fn the_corpus_renders_like_the_openbao_agent() {
         "pki/issue/r",
         json!({"common_name": "cert.example.com", "ttl": "48h"}),
     );
-    let entries: Vec<Entry> = FILES.iter().flat_map(|f| read_corpus(f, &pem)).collect();
+    let mut entries: Vec<Entry> = FILES.iter().flat_map(|f| read_corpus(f, &pem)).collect();
+    entries.extend((1..=4).map(|seed| Entry {
+        case: Case::new(
+            format!("generated.printf_typed_{seed}"),
+            printf_typed(seed, 80),
+        ),
+        error: false,
+    }));
     let mut names = std::collections::BTreeSet::new();
     for e in &entries {
         assert!(
@@ -240,4 +247,68 @@ fn the_corpus_renders_like_the_openbao_agent() {
         entries.len(),
         failures.join("\n")
     );
+}
+
+/// `lines` random `printf` calls over the value types beyond JSON's:
+/// complex numbers, `map[string]string`, `map[interface{}]interface{}`,
+/// `int64`, `uint64`, with random flags, widths, precisions and verbs.
+fn printf_typed(seed: u64, lines: usize) -> String {
+    const FLAGS: &[&str] = &["", "-", "+", "#", " ", "0", "+0", "-#"];
+    const WIDTHS: &[&str] = &["", "1", "6", "12"];
+    const PRECISIONS: &[&str] = &["", ".0", ".2", ".5"];
+    const VERBS: &[&str] = &[
+        "v", "d", "s", "q", "x", "X", "o", "f", "e", "g", "G", "t", "b", "T", "+v", "#v",
+    ];
+    const ARGS: &[&str] = &[
+        "1i",
+        "-2.5+0.5i",
+        "0i",
+        "1e10-1e-10i",
+        "(splitToMap \",\" \"=\" \"a=1,b=x y\")",
+        "(parseYAML \"1: x\\ns: [1, y]\\n~: 2.5\\n\")",
+        "(parseYAML \"- {on: 1}\\n- 2\\n\")",
+        "(parseInt \"-5\")",
+        "(parseUint \"18446744073709551615\")",
+        "(parseFloat \"1e-7\")",
+        "$d.list",
+        "$d.nested",
+        "$d.port",
+        "(split \",\" \"p,q\")",
+    ];
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut next = move |n: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n as u64) as usize
+    };
+    let mut out = String::from("{{ with secret \"secret/app\" }}{{ $d := .Data.data }}");
+    for _ in 0..lines {
+        let mut format = String::new();
+        let mut args = Vec::new();
+        for _ in 0..1 + next(3) {
+            let verb = VERBS[next(VERBS.len())];
+            let flag = if verb.len() > 1 {
+                ""
+            } else {
+                FLAGS[next(FLAGS.len())]
+            };
+            format.push_str(&format!(
+                "[%{flag}{}{}{verb}]",
+                WIDTHS[next(WIDTHS.len())],
+                PRECISIONS[next(PRECISIONS.len())]
+            ));
+            args.push(ARGS[next(ARGS.len())]);
+        }
+        out.push_str(&format!(
+            "{{{{ printf \"{format}\" {} }}}}\n",
+            args.join(" ")
+        ));
+        if next(4) == 0 {
+            let (a, b) = (ARGS[next(ARGS.len())], ARGS[next(ARGS.len())]);
+            out.push_str(&format!("{{{{ print {a} {b} }}}}|{{{{ println {a} }}}}"));
+        }
+    }
+    out.push_str("{{ end }}");
+    out
 }
