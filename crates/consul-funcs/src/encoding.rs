@@ -11,7 +11,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use md5::Md5;
 use sha2::{Digest, Sha256};
 
-use crate::args::{charge_bytes, string, text};
+use crate::args::{bytes, charge_bytes, string, text};
 use crate::funcs::{Func, FuncError, Funcs, Param};
 use gotemplate::value::Value;
 
@@ -79,10 +79,11 @@ pub(crate) fn register(funcs: &mut Funcs) {
         funcs.insert(
             name,
             Func::new(&[Param::String], move |ctx, a| {
-                let s = text(&a[0]);
+                let s = bytes(&a[0]);
                 charge_bytes(ctx, s.len().saturating_mul(2))?;
-                Ok(string(encoding.encode(s.as_bytes())))
-            }),
+                Ok(string(encoding.encode(s)))
+            })
+            .binary(),
         );
     }
     for (name, encoding) in [
@@ -106,31 +107,34 @@ pub(crate) fn register(funcs: &mut Funcs) {
     funcs.insert(
         "sha256Hex",
         Func::new(&[Param::String], |ctx, a| {
-            let s = text(&a[0]);
+            let s = bytes(&a[0]);
             charge_bytes(ctx, s.len())?;
-            Ok(string(hex(&Sha256::digest(s.as_bytes()))))
-        }),
+            Ok(string(hex(&Sha256::digest(s))))
+        })
+        .binary(),
     );
     funcs.insert(
         "md5sum",
         Func::new(&[Param::String], |ctx, a| {
-            let s = text(&a[0]);
+            let s = bytes(&a[0]);
             charge_bytes(ctx, s.len())?;
-            Ok(string(hex(&Md5::digest(s.as_bytes()))))
-        }),
+            Ok(string(hex(&Md5::digest(s))))
+        })
+        .binary(),
     );
     // hmacSHA256Hex(message, key): the key is last, so it can be piped.
     funcs.insert(
         "hmacSHA256Hex",
         Func::new(&[Param::String, Param::String], |ctx, a| {
-            let (message, key) = (text(&a[0]), text(&a[1]));
+            let (message, key) = (bytes(&a[0]), bytes(&a[1]));
             charge_bytes(ctx, message.len().saturating_add(key.len()))?;
             // HMAC takes a key of any length; the error cannot happen.
-            let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes())
+            let mut mac = Hmac::<Sha256>::new_from_slice(key)
                 .map_err(|e| FuncError::new(format!("hmacSHA256Hex: {e}")))?;
-            mac.update(message.as_bytes());
+            mac.update(message);
             Ok(string(hex(&mac.finalize().into_bytes())))
-        }),
+        })
+        .binary(),
     );
 }
 

@@ -797,3 +797,227 @@ fn an_unknown_scratch_method_is_an_error() {
     let e = err(r#"{{ scratch.Nope "a" }}"#);
     assert!(e.contains("can't evaluate field Nope"), "{e}");
 }
+
+#[test]
+fn execute_template_renders_a_define_with_optional_data() {
+    assert_eq!(
+        run(
+            r#"{{ define "g" }}hi {{ . }}{{ end }}{{ executeTemplate "g" "you" }}|{{ executeTemplate "g" | len }}"#
+        ),
+        "hi you|13"
+    );
+}
+
+#[test]
+fn execute_template_refuses_more_than_one_data_argument() {
+    let e = err(r#"{{ define "t" }}x{{ end }}{{ executeTemplate "t" 1 2 }}"#);
+    assert!(
+        e.ends_with("executeTemplate: wrong number of arguments, expected 1 or 2, but got 3"),
+        "{e}"
+    );
+}
+
+#[test]
+fn split_to_map_gives_a_string_map() {
+    assert_eq!(
+        run(
+            r#"{{ $m := splitToMap "," "=" "x=1,y" }}{{ printf "%T" $m }} [{{ $m.nope }}] {{ $m }}"#
+        ),
+        "map[string]string [] map[x:1]"
+    );
+}
+
+#[test]
+fn string_map_is_no_map_of_interfaces_argument() {
+    let e = err(r#"{{ mergeMap (splitToMap "," "=" "a=1") (parseJSON "{}") }}"#);
+    assert!(
+        e.ends_with("expected map[string]interface {}; got map[string]string"),
+        "{e}"
+    );
+}
+
+#[test]
+fn parse_yaml_maps_keep_typed_keys() {
+    assert_eq!(
+        run(
+            r#"{{ $y := parseYAML "1: one\ntrue: yes\n2.5: f\nnull: n\ns: str\n" }}{{ $y }}|{{ printf "%T" $y }}"#
+        ),
+        "map[<nil>:false s:str 1:one 2.5:f true:true]|map[interface {}]interface {}"
+    );
+}
+
+#[test]
+fn parse_yaml_maps_encode_string_and_integer_keys_only() {
+    assert_eq!(
+        run(r#"{{ parseYAML "9: y\n10: x\na: 1\n" | toJSON }}"#),
+        r#"{"10":"x","9":true,"a":1}"#
+    );
+    assert!(err(r#"{{ parseYAML "yes: 1\n" | toJSON }}"#).ends_with(
+        "toJSON: json: unsupported value: jsontext: object member name must be a string after offset 2"
+    ));
+    // `y` is a boolean key in YAML 1.1.
+    let e = err(r#"{{ parseYAML "x: {y: {true: 1}}\n" | toJSON }}"#);
+    assert!(
+        e.ends_with("must be a string within \"/x\" after offset 7"),
+        "{e}"
+    );
+}
+
+#[test]
+fn parse_yaml_maps_print_as_yaml_in_yaml_v2_key_order() {
+    assert_eq!(
+        run(r#"{{ parseYAML "1: one\ntrue: t\ns: str\nnull: n\n" | toYAML }}"#),
+        "true: t\n1: one\nnull: false\ns: str"
+    );
+}
+
+#[test]
+fn parse_yaml_maps_are_refused_by_to_toml_and_map_parameters() {
+    assert!(
+        err(r#"{{ toTOML (parseYAML "a: 1") }}"#)
+            .ends_with("toTOML: toml: cannot encode a map with non-string key type")
+    );
+    assert!(
+        err(r#"{{ explodeMap (parseYAML "a: 1") }}"#)
+            .ends_with("got map[interface {}]interface {}")
+    );
+}
+
+#[test]
+fn to_toml_of_nil_fails_as_in_go() {
+    assert!(
+        err("{{ toTOML nil }}")
+            .ends_with("error calling toTOML: reflect: call of reflect.Value.Type on zero Value")
+    );
+}
+
+#[test]
+fn parse_json_errors_use_go_s_words_without_the_input() {
+    assert!(err(r#"{{ parseJSON "{" }}"#).ends_with("unexpected end of JSON input"));
+    assert!(
+        err(r#"{{ parseJSON "{} x" }}"#)
+            .ends_with("invalid character [redacted] after top-level value")
+    );
+}
+
+#[test]
+fn regexp_errors_use_go_s_codes() {
+    assert!(
+        err(r#"{{ regexMatch "(" "x" }}"#)
+            .ends_with("error parsing regexp: missing closing ): [redacted]")
+    );
+    assert!(
+        err(r#"{{ regexMatch "[" "x" }}"#)
+            .ends_with("error parsing regexp: missing closing ]: [redacted]")
+    );
+}
+
+#[test]
+fn secret_argument_without_equals_is_named_redacted() {
+    assert!(
+        err(r#"{{ secret "secret/x" "noequals" }}"#)
+            .ends_with("error calling secret: not k=v pair [redacted]")
+    );
+}
+
+#[test]
+fn scratch_method_errors_point_at_the_method() {
+    assert_eq!(
+        err(r#"{{ scratch.Set "k" "v" }}{{ scratch.MapSet "k" "a" "b" }}"#),
+        "template: :1:35: executing \"\" at <scratch.MapSet>: error calling MapSet: \"k\" is not a map"
+    );
+    assert!(
+        err(r#"{{ scratch.Nope "k" }}"#)
+            .ends_with("can't evaluate field Nope in type *template.Scratch")
+    );
+}
+
+#[test]
+fn binary_strings_are_hashed_and_encoded_as_bytes() {
+    assert_eq!(
+        run(
+            r#"{{ $b := base64Decode "/w==" }}{{ base64Encode $b }} {{ md5sum $b }} {{ toJSON $b }}"#
+        ),
+        "/w== 00594fd4f42ba43fc1ca0427a0576295 \"\u{FFFD}\""
+    );
+}
+
+#[test]
+fn pki_cert_value_has_cert_key_ca_and_a_data_method() {
+    let mut funcs = crate::standard();
+    funcs.insert(
+        "cert",
+        Func::new(&[], |_, _| Ok(crate::pem_encoded("C\n", "K\n", "A\n"))),
+    );
+    let options = Options::default();
+    let t = Template::parse(
+        "{{ with cert }}{{ printf \"%T\" . }}|{{ .Data.Cert }}{{ .Key }}{{ .CA }}|{{ printf \"%q\" . }}{{ end }}",
+        &funcs,
+        &options,
+    )
+    .unwrap();
+    let out = execute(&t, &funcs, &Secrets::new(), &options)
+        .unwrap()
+        .output;
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "dependency.PemEncoded|C\nK\nA\n|{\"C\\n\" \"K\\n\" \"A\\n\"}"
+    );
+    let t = Template::parse("{{ cert.CAChain }}", &funcs, &options).unwrap();
+    let e = execute(&t, &funcs, &Secrets::new(), &options).unwrap_err();
+    assert!(
+        e.to_string()
+            .ends_with("can't evaluate field CAChain in type dependency.PemEncoded"),
+        "{e}"
+    );
+}
+
+#[test]
+fn parse_yaml_of_a_large_mapping_stays_fast() {
+    let doc: String = (0..50_000).map(|i| format!("k{i}: {i}\n")).collect();
+    let started = std::time::Instant::now();
+    let value = crate::yaml_parse::parse_yaml(&doc).unwrap();
+    assert!(matches!(&value, Value::AnyMap(e) if e.len() == 50_000));
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+}
+
+#[test]
+fn loop_is_a_channel_that_ranges_drain_once() {
+    assert_eq!(
+        run(
+            r#"{{ len (loop 3) }} {{ printf "%T" (loop 2) }} {{ if loop 0 }}t{{ end }}|{{ $l := loop 4 }}{{ range $l }}{{ . }}{{ if eq . 1 }}{{ break }}{{ end }}{{ end }}|{{ range $i, $e := $l }}{{ $i }}{{ $e }}{{ end }}|{{ range $l }}x{{ else }}drained{{ end }}"#
+        ),
+        "0 <-chan int64 t|01|0213|drained"
+    );
+}
+
+#[test]
+fn loop_channels_compare_by_identity_and_are_not_indexable() {
+    assert_eq!(
+        run("{{ $a := loop 1 }}{{ eq $a $a }} {{ eq $a (loop 1) }}"),
+        "true false"
+    );
+    assert!(err("{{ index (loop 3) 0 }}").ends_with("can't index item of type <-chan int64"));
+    assert!(err("{{ loop 2 | toJSON }}").ends_with("json: unsupported type: <-chan int64"));
+}
+
+#[test]
+fn loop_makes_its_values_lazily() {
+    assert_eq!(
+        run("{{ range loop 5 100000000000 }}{{ . }}{{ if ge . 7 }}{{ break }}{{ end }}{{ end }}"),
+        "567"
+    );
+}
+
+#[test]
+fn to_yaml_and_to_toml_refuse_complex_and_channels_like_go() {
+    assert!(
+        err("{{ toYAML 1i }}").ends_with("error calling toYAML: cannot marshal type: complex128")
+    );
+    assert!(err("{{ toYAML (loop 1) }}").ends_with("cannot marshal type: <-chan int64"));
+    assert!(err("{{ toTOML (loop 1) }}").ends_with("toTOML: unsupported type for key '': chan"));
+    assert!(
+        err(r#"{{ scratch.MapSet "t" "x" 1i }}{{ toTOML (scratch.Get "t") }}"#)
+            .ends_with("toTOML: unsupported type: complex128")
+    );
+}

@@ -16,6 +16,10 @@ const SEEDS: &[&str] = &[
     "{{ block \"b\" . }}{{ index . \"k\" 0 }}{{ end }}{{ range 3 }}{{ break }}{{ continue }}{{ end }}",
     "{{ printf \"%[2]*.*f|%x|%#v|%!\" 1 2 3.5 \"s\" nil }}{{ html 'a' 0x1F 1e3 `raw` }}{{ js nil }}{{ urlquery }}",
     "{{ (secret \"a\" \"k=v\").Data.x.y }}{{ .A.B.C }}{{ $.X }}{{ nil }}{{ call .F 1 }}",
+    "{{ define \"r\" }}{{ executeTemplate \"r\" . }}{{ end }}{{ executeTemplate \"r\" 1i }}{{ executeTemplate \"\" }}",
+    "{{ $y := parseYAML \"1: a\\n~: b\\nx: {on: 1}\" }}{{ range $k, $v := $y }}{{ $k }}{{ end }}{{ toJSON $y }}{{ toYAML $y }}",
+    "{{ $l := loop 3 }}{{ range $l }}{{ break }}{{ end }}{{ range $i, $e := $l }}{{ $i }}{{ end }}{{ len $l }}{{ toYAML $l }}{{ index $l 0 }}",
+    "{{ $m := splitToMap \",\" \"=\" \"a=1\" }}{{ $m.b }}{{ index $m 1 }}{{ 1+2i | printf \"%8.2f\" }}{{ toJSON (base64Decode \"/w==\") }}",
 ];
 
 /// A small deterministic generator (xorshift) for mutations.

@@ -51,6 +51,7 @@ mod encoding;
 mod env;
 #[cfg(test)]
 mod exec_tests;
+mod execute_template;
 mod funcs;
 #[cfg(test)]
 mod fuzz_tests;
@@ -75,7 +76,7 @@ mod yaml_parse;
 pub use funcs::{Ctx, Execution, Func, Funcs, PodEnv, pod_env};
 pub use render::{Answers, Job, Outcome, RenderError, Rendered, execute, render, render_ready};
 pub use request::{RequestKind, SecretRequest, Secrets};
-pub use secret::{secret_from_response, secret_without_content};
+pub use secret::{pem_encoded, secret_from_response, secret_without_content};
 
 /// Every function a template may call: `secret`, `secrets`, `pkiCert` and
 /// the rest of the library.
@@ -98,6 +99,7 @@ pub fn register(funcs: &mut Funcs) {
     env::register(funcs);
     gotime::register(funcs, gotime::system_now);
     scratch::register(funcs);
+    execute_template::register(funcs);
     sprig::register(funcs, gotime::system_now);
     denied::register(funcs);
 }

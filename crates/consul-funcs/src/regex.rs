@@ -10,6 +10,7 @@ use regex::Regex;
 
 use crate::args::{charge_bytes, string, text};
 use crate::funcs::{Func, FuncError, Funcs, Param};
+use gotemplate::error::REDACTED;
 use gotemplate::value::Value;
 
 /// Registers the regular-expression functions.
@@ -41,25 +42,51 @@ const MAX_REPEAT: u32 = 1000;
 
 /// Compiles a Go pattern.
 pub(crate) fn compile(pattern: &str) -> Result<Regex, FuncError> {
-    let translated =
-        translate(pattern).map_err(|why| FuncError::new(format!("error parsing regexp: {why}")))?;
+    let translated = translate(pattern).map_err(|why| parse_error(&why))?;
     regex::RegexBuilder::new(&translated)
         .size_limit(1 << 24)
         .build()
         .map_err(|e| {
             let why = match e {
                 regex::Error::CompiledTooBig(_) => "expression too large".to_string(),
-                regex::Error::Syntax(text) => text
-                    .lines()
-                    .rev()
-                    .find(|l| l.starts_with("error:"))
-                    .unwrap_or("invalid syntax")
-                    .trim_start_matches("error: ")
-                    .to_string(),
+                regex::Error::Syntax(text) => {
+                    let line = text
+                        .lines()
+                        .rev()
+                        .find(|l| l.starts_with("error:"))
+                        .unwrap_or("invalid syntax")
+                        .trim_start_matches("error: ");
+                    go_error_code(line).to_string()
+                }
                 _ => "invalid syntax".to_string(),
             };
-            FuncError::new(format!("error parsing regexp: {why}"))
+            parse_error(&why)
         })
+}
+
+/// Go's `error parsing regexp: CODE: `PART``. The part of the pattern
+/// Go quotes is redacted where it was not already named, as patterns can
+/// be built from secrets.
+fn parse_error(why: &str) -> FuncError {
+    if why.contains('`') {
+        FuncError::new(format!("error parsing regexp: {why}"))
+    } else {
+        FuncError::new(format!("error parsing regexp: {why}: {REDACTED}"))
+    }
+}
+
+/// Go's error code for what the `regex` crate reports.
+fn go_error_code(crate_message: &str) -> &str {
+    match crate_message {
+        "unclosed group" => "missing closing )",
+        "unopened group" => "unexpected )",
+        "unclosed character class" => "missing closing ]",
+        "repetition operator missing expression" => "missing argument to repetition operator",
+        "invalid character class range, the start must be <= the end" => {
+            "invalid character class range"
+        }
+        other => other,
+    }
 }
 
 /// `\x{..}`: a literal character in the crate's syntax, safe anywhere.

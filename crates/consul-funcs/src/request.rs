@@ -49,21 +49,22 @@ impl SecretRequest {
         }
     }
 
-    /// A `secret "path" "k=v" ...` request; `Err` names the argument
-    /// position that is not `k=v` (its text is not repeated, as it may
-    /// have come from another secret).
+    /// A `secret "path" "k=v" ...` request; `Err` is Go's message for an
+    /// argument that is not `k=v`, without its text (it may have come
+    /// from another secret).
     pub fn with_args(
         kind: RequestKind,
         path: &str,
         args: &[String],
     ) -> Result<SecretRequest, String> {
         let mut pairs = BTreeMap::new();
-        for (i, arg) in args.iter().enumerate() {
+        for arg in args {
             if arg.is_empty() {
                 continue;
             }
             let Some((k, v)) = arg.split_once('=') else {
-                return Err(format!("argument {} is not a k=v pair", i + 2));
+                // Go names the argument itself, which may be a secret.
+                return Err(format!("not k=v pair {}", gotemplate::error::REDACTED));
             };
             pairs.insert(k.trim().to_string(), v.trim().to_string());
         }

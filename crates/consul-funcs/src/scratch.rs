@@ -13,7 +13,7 @@ use gotemplate::quote::quote;
 use gotemplate::value::{GoStruct, Value};
 
 /// Go type of the value `scratch` returns; the engine dispatches its methods.
-pub(crate) const SCRATCH_TYPE: &str = "libtemplate.Scratch";
+pub(crate) const SCRATCH_TYPE: &str = "template.Scratch";
 
 /// The methods of the handle, with their Go parameter types.
 const METHODS: [(&str, &[Param]); 7] = [

@@ -14,6 +14,24 @@ pub(crate) const SECRET_TYPE: &str = "dependency.Secret";
 pub(crate) const AUTH_TYPE: &str = "dependency.SecretAuth";
 /// Go type of its `WrapInfo` field.
 pub(crate) const WRAP_INFO_TYPE: &str = "dependency.SecretWrapInfo";
+/// Go type of what `pkiCert` returns (a struct value, not a pointer).
+pub(crate) const PEM_TYPE: &str = "dependency.PemEncoded";
+
+/// The value `pkiCert` returns: consul-template's `PemEncoded`, a struct
+/// value with the PEM blocks `.Cert`, `.Key` and `.CA` (each as Go's
+/// `pem.EncodeToMemory` writes it, ending in a newline, or empty), and a
+/// method `.Data` that returns it again (for templates written for
+/// `secret`'s `.Data`).
+pub fn pem_encoded(cert: &str, key: &str, ca: &str) -> Value {
+    Value::Struct(Box::new(GoStruct::value(
+        PEM_TYPE,
+        vec![
+            ("Cert".into(), Value::String(cert.to_string())),
+            ("Key".into(), Value::String(key.to_string())),
+            ("CA".into(), Value::String(ca.to_string())),
+        ],
+    )))
+}
 
 /// Field names of the struct types a template can meet, in declaration
 /// order; a nil pointer still knows which fields its type has.
@@ -92,16 +110,19 @@ pub fn secret_from_response(response: &Value) -> Value {
 }
 
 fn auth_struct(a: &BTreeMap<String, Value>) -> GoStruct {
+    // A map[string]string: a missing key reads as "", not <no value>.
     let metadata = match a.get("metadata") {
-        Some(Value::Map(m)) if !m.is_empty() => Value::Map(
+        Some(Value::Map(m)) if !m.is_empty() => Value::StringMap(
             m.iter()
                 .filter_map(|(k, v)| match v {
-                    Value::String(s) => Some((k.clone(), Value::String(s.clone()))),
+                    Value::String(s) => Some((k.clone(), s.clone())),
                     _ => None,
                 })
                 .collect(),
         ),
-        _ => Value::NilMap,
+        // Go's nil map of that type; a lookup in it gives "" too (its JSON
+        // would be null, where this gives {}).
+        _ => Value::StringMap(BTreeMap::new()),
     };
     GoStruct::new(
         AUTH_TYPE,
@@ -176,6 +197,13 @@ pub(crate) fn register(funcs: &mut Funcs) {
     funcs.insert("secret", secret_func());
     funcs.insert("secrets", secrets_func());
     funcs.insert("pkiCert", pki_cert_func());
+    funcs.insert_method(
+        PEM_TYPE,
+        "Data",
+        Func::new(&[], |ctx, _| {
+            Ok(ctx.receiver().cloned().unwrap_or(Value::Nil))
+        }),
+    );
     for type_name in [SECRET_TYPE, AUTH_TYPE, WRAP_INFO_TYPE] {
         if let Some(fields) = struct_fields(type_name) {
             funcs.insert_struct_fields(type_name, fields);
@@ -184,8 +212,8 @@ pub(crate) fn register(funcs: &mut Funcs) {
 }
 
 /// consul-template's `pkiCert "pki/issue/role" "k=v" ...`: a certificate
-/// (`.Cert`, `.Key`, `.CA`, `.CAChain`, `.Data`) that the caller keeps from
-/// the volume while it is good; nil while the answer is missing.
+/// ([`pem_encoded`]) that the caller keeps from the volume while it is
+/// good; nil while the answer is missing.
 fn pki_cert_func() -> Func {
     Func::variadic(&[], Param::String, |ctx, args| {
         let Some((Value::String(path), rest)) = args.split_first() else {

@@ -176,15 +176,15 @@ fn split_to_map(ctx: &mut Ctx<'_>, sep1: &str, sep2: &str, s: &str) -> FuncResul
     charge_bytes(ctx, s.len())?;
     let mut map = BTreeMap::new();
     if s.is_empty() {
-        return Ok(Value::Map(map));
+        return Ok(Value::StringMap(map));
     }
     for part in go_split(s, sep1) {
         if let Some((k, v)) = part.split_once(sep2) {
-            map.insert(k.to_string(), string(v));
+            map.insert(k.to_string(), v.to_string());
         }
     }
     ctx.charge(u64::try_from(map.len()).unwrap_or(u64::MAX))?;
-    Ok(Value::Map(map))
+    Ok(Value::StringMap(map))
 }
 
 /// Go reflects on a nil interface and panics; the template engine turns

@@ -16,9 +16,25 @@ pub(crate) fn to_toml(value: &Value) -> Result<String, TomlError> {
     let mut enc = Encoder {
         out: String::new(),
         written: false,
+        key: String::new(),
     };
-    enc.encode(&[], value)?;
+    enc.encode(&[], &plain_maps(value))?;
     Ok(enc.out.trim_matches(char::is_whitespace).to_string())
+}
+
+/// The value with every `map[string]string` as a map of strings, which
+/// the encoder treats alike.
+fn plain_maps(value: &Value) -> Value {
+    match value {
+        Value::StringMap(m) => Value::Map(
+            m.iter()
+                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                .collect(),
+        ),
+        Value::Map(m) => Value::Map(m.iter().map(|(k, v)| (k.clone(), plain_maps(v))).collect()),
+        Value::List(items) => Value::List(items.iter().map(plain_maps).collect()),
+        other => other.clone(),
+    }
 }
 
 /// The TOML type of a value, for deciding tables from plain keys.
@@ -35,6 +51,11 @@ fn kind_of(value: &Value) -> Result<Kind, TomlError> {
     Ok(match value {
         Value::Nil | Value::NilMap | Value::NilStrings => Kind::Nil,
         Value::Struct(s) if s.fields.is_none() => Kind::Nil,
+        Value::AnyMap(_) => {
+            return Err(TomlError(
+                "toml: cannot encode a map with non-string key type".into(),
+            ));
+        }
         Value::Map(_) | Value::Struct(_) => Kind::Table,
         Value::List(items) => {
             if items.is_empty() {
@@ -80,6 +101,8 @@ fn members(value: &Value) -> Vec<(&str, &Value)> {
 struct Encoder {
     out: String,
     written: bool,
+    /// The dotted key of the value being written (empty at the top).
+    key: String,
 }
 
 impl Encoder {
@@ -196,6 +219,7 @@ impl Encoder {
             let prefix = format!("{}{} = ", self.indent(key), quote_key(last));
             self.write(&prefix);
         }
+        self.key = key.join(".");
         self.element(value)?;
         if !key.is_empty() && !inline {
             self.newline();
@@ -232,6 +256,19 @@ impl Encoder {
             Value::Int(i) | Value::Int64(i) => self.write(&i.to_string()),
             Value::Uint(u) => self.write(&u.to_string()),
             Value::Float(f) => self.float(*f),
+            Value::Complex(..) | Value::Chan(_) => {
+                let kind = if matches!(value, Value::Chan(_)) {
+                    "chan"
+                } else {
+                    "complex128"
+                };
+                // The encoder names the key only for a value at the top.
+                return Err(TomlError(if self.key.is_empty() {
+                    format!("unsupported type for key '': {kind}")
+                } else {
+                    format!("unsupported type: {kind}")
+                }));
+            }
             Value::List(items) => {
                 // Checks for nil elements as Go does before writing.
                 kind_of(value)?;
@@ -252,6 +289,12 @@ impl Encoder {
             }
             Value::NilStrings => self.write("[]"),
             Value::Map(_) | Value::Struct(_) | Value::NilMap => self.map_body(&[], value, true)?,
+            Value::StringMap(_) => self.map_body(&[], &plain_maps(value), true)?,
+            Value::AnyMap(_) => {
+                return Err(TomlError(
+                    "toml: cannot encode a map with non-string key type".into(),
+                ));
+            }
             Value::Nil => {
                 return Err(TomlError(
                     "reflect: call of reflect.Value.Type on zero Value".into(),

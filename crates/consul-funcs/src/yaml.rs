@@ -44,6 +44,26 @@ enum Style {
     Literal,
 }
 
+/// The Go type yaml.v2 cannot marshal found in `value`, if any
+/// (`complex128`, a channel).
+pub(crate) fn unmarshalable(value: &Value) -> Option<&'static str> {
+    match value {
+        Value::Complex(..) => Some("complex128"),
+        Value::Chan(_) => Some("<-chan int64"),
+        Value::List(items) => items.iter().find_map(unmarshalable),
+        Value::Map(m) => m.values().find_map(unmarshalable),
+        Value::AnyMap(entries) => entries
+            .iter()
+            .find_map(|(k, v)| unmarshalable(k).or_else(|| unmarshalable(v))),
+        Value::Struct(s) => s
+            .fields
+            .iter()
+            .flatten()
+            .find_map(|(_, v)| unmarshalable(v)),
+        _ => None,
+    }
+}
+
 impl Node {
     fn plain(text: impl Into<String>) -> Node {
         Node::Scalar {
@@ -86,6 +106,35 @@ impl Node {
                 )
             }
             Value::NilMap => Node::Map(Vec::new()),
+            Value::StringMap(members) => {
+                let mut keys: Vec<&String> = members.keys().collect();
+                merge_sort(&mut keys, |a, b| key_less(a, b));
+                Node::Map(
+                    keys.into_iter()
+                        .map(|k| (string_node(k), string_node(&members[k])))
+                        .collect(),
+                )
+            }
+            Value::Complex(..) | Value::Chan(_) => string_node(&gotemplate::value::format_v(value)),
+            Value::AnyMap(entries) => {
+                let mut order: Vec<usize> = (0..entries.len()).collect();
+                merge_sort(&mut order, |a, b| {
+                    any_key_less(&entries[a].0, &entries[b].0)
+                });
+                Node::Map(
+                    order
+                        .into_iter()
+                        .map(|i| {
+                            let (k, v) = &entries[i];
+                            let key = match k {
+                                Value::String(s) => string_node(s),
+                                other => Node::from_value(other),
+                            };
+                            (key, Node::from_value(v))
+                        })
+                        .collect(),
+                )
+            }
             // A struct's fields under their lower-cased names, in order.
             Value::Struct(s) => match &s.fields {
                 None => Node::plain("null"),
@@ -402,6 +451,52 @@ fn days_in_month(year: i64, month: i64) -> i64 {
 }
 
 // ---- key order ---------------------------------------------------------
+
+/// yaml.v2's order of `map[interface{}]interface{}` keys: numbers and
+/// booleans (as 0 and 1) by value, then by kind; then by kind (nil before
+/// strings); strings among themselves as [`key_less`].
+fn any_key_less(a: &Value, b: &Value) -> bool {
+    // reflect.Kind numbers, which yaml.v2 compares.
+    fn kind(v: &Value) -> u8 {
+        match v {
+            Value::Bool(_) => 1,
+            Value::Int(_) => 2,
+            Value::Int64(_) => 6,
+            Value::Uint(_) => 11,
+            Value::Float(_) => 14,
+            Value::String(_) | Value::Bytes(_) => 24,
+            _ => 20,
+        }
+    }
+    fn number(v: &Value) -> Option<f64> {
+        match v {
+            Value::Bool(b) => Some(if *b { 1.0 } else { 0.0 }),
+            Value::Int(i) | Value::Int64(i) => Some(*i as f64),
+            Value::Uint(u) => Some(*u as f64),
+            Value::Float(f) => Some(*f),
+            _ => None,
+        }
+    }
+    let (ak, bk) = (kind(a), kind(b));
+    if let (Some(af), Some(bf)) = (number(a), number(b)) {
+        if af != bf {
+            return af < bf;
+        }
+        if ak != bk {
+            return ak < bk;
+        }
+        return match (a, b) {
+            (Value::Int(x) | Value::Int64(x), Value::Int(y) | Value::Int64(y)) => x < y,
+            (Value::Uint(x), Value::Uint(y)) => x < y,
+            (Value::Bool(x), Value::Bool(y)) => !x & y,
+            _ => false,
+        };
+    }
+    match (a, b) {
+        (Value::String(x), Value::String(y)) => key_less(x, y),
+        _ => ak < bk,
+    }
+}
 
 /// yaml.v2's order of string map keys: letters compare as characters,
 /// letters sort after non-letters, runs of digits compare by value.

@@ -5,8 +5,8 @@
 //! scalars, anchors and aliases (with yaml.v2's guard against excessive
 //! aliasing), tags and merge keys (`<<`).
 //!
-//! yaml.v2 builds `map[interface{}]interface{}`; maps here have string
-//! keys, so keys that are not strings take Go's `%v` text (`1`, `true`).
+//! Mappings become `map[interface{}]interface{}` ([`Value::AnyMap`]) with
+//! typed keys (`1`, `true`, `null` are not strings), as yaml.v2 builds them.
 //! Syntax errors are reported as `yaml: line N: ...` like yaml.v2, though
 //! not always with libyaml's exact wording.
 
@@ -15,7 +15,6 @@ use std::collections::BTreeMap;
 use crate::encoding;
 use crate::yaml::{Resolved, resolve_plain};
 use gotemplate::decode::MAX_DEPTH;
-use gotemplate::float;
 use gotemplate::value::Value;
 
 /// A node of the document; aliases point at earlier nodes by index.
@@ -1145,9 +1144,9 @@ impl Decoder<'_> {
                 Ok(Value::List(items))
             }
             Node::Map(children) => {
-                let mut map = BTreeMap::new();
-                self.fill_map(&mut map, children, depth)?;
-                Ok(Value::Map(map))
+                let mut entries = Vec::new();
+                self.fill_map(&mut entries, children, depth)?;
+                Ok(Value::any_map(entries))
             }
             Node::Alias(target) => {
                 if self.active_aliases.contains(target) {
@@ -1177,7 +1176,7 @@ impl Decoder<'_> {
 
     fn fill_map(
         &mut self,
-        map: &mut BTreeMap<String, Value>,
+        map: &mut Vec<(Value, Value)>,
         children: &[usize],
         depth: usize,
     ) -> Result<(), String> {
@@ -1189,12 +1188,15 @@ impl Decoder<'_> {
                 self.merge(map, *value, depth)?;
                 continue;
             }
-            let key_text = match self.decode(*key, depth + 1)? {
-                Value::List(_) | Value::Map(_) => return Err("yaml: invalid map key".into()),
-                other => key_text(&other),
+            let key = match self.decode(*key, depth + 1)? {
+                Value::List(_) | Value::Map(_) | Value::AnyMap(_) => {
+                    return Err("yaml: invalid map key".into());
+                }
+                other => other,
             };
             let value = self.decode(*value, depth + 1)?;
-            map.insert(key_text, value);
+            // Later keys replace earlier equal ones (Value::any_map).
+            map.push((key, value));
         }
         Ok(())
     }
@@ -1207,7 +1209,7 @@ impl Decoder<'_> {
     /// `<<: *a` or `<<: [*a, *b]`: earlier maps in a list take precedence.
     fn merge(
         &mut self,
-        map: &mut BTreeMap<String, Value>,
+        map: &mut Vec<(Value, Value)>,
         index: usize,
         depth: usize,
     ) -> Result<(), String> {
@@ -1232,31 +1234,14 @@ impl Decoder<'_> {
 
     fn merge_one(
         &mut self,
-        map: &mut BTreeMap<String, Value>,
+        map: &mut Vec<(Value, Value)>,
         index: usize,
         depth: usize,
     ) -> Result<(), String> {
-        if let Value::Map(merged) = self.decode(index, depth + 1)? {
+        if let Value::AnyMap(merged) = self.decode(index, depth + 1)? {
             map.extend(merged);
         }
         Ok(())
-    }
-}
-
-/// Go's `%v` of a map key that is not a string.
-fn key_text(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        Value::Nil => "<nil>".into(),
-        Value::Bool(b) => b.to_string(),
-        Value::Int(i) => i.to_string(),
-        Value::Uint(u) => u.to_string(),
-        Value::Float(f) => {
-            let mut s = String::new();
-            float::write_go_g(&mut s, *f);
-            s
-        }
-        other => gotemplate::value::format_v(other),
     }
 }
 
@@ -1372,8 +1357,22 @@ mod tests {
     }
 
     #[test]
-    fn mappings_with_non_string_keys_use_their_text() {
-        assert_eq!(v("a: 1\nb: [x, 2]\n3: c"), "map[3:c a:1 b:[x 2]]");
+    fn mapping_keys_keep_their_types_in_the_agents_order() {
+        // nil, then strings, uint64, int, float64, bool.
+        assert_eq!(v("a: 1\nb: [x, 2]\n3: c"), "map[a:1 b:[x 2] 3:c]");
+        assert_eq!(
+            v("true: b\n1.5: f\n-1: i\n18446744073709551615: u\ns: s\n~: n"),
+            "map[<nil>:false s:s 18446744073709551615:u -1:i 1.5:f true:b]"
+        );
+        let Ok(Value::AnyMap(entries)) = parse_yaml("1: x\n") else {
+            panic!("not a map[interface{{}}]interface{{}}");
+        };
+        assert_eq!(entries[0].0, Value::Int(1));
+    }
+
+    #[test]
+    fn later_keys_replace_earlier_ones() {
+        assert_eq!(v("a: 1\na: 2"), "map[a:2]");
     }
 
     #[test]

@@ -108,6 +108,11 @@ pub(crate) fn is_true(value: &Value) -> bool {
         Value::List(items) => !items.is_empty(),
         Value::Strings(items) => !items.is_empty(),
         Value::Map(m) => !m.is_empty(),
+        Value::StringMap(m) => !m.is_empty(),
+        Value::AnyMap(m) => !m.is_empty(),
+        // A channel is true while it is not nil, empty or not.
+        Value::Chan(_) => true,
+        Value::Complex(re, im) => *re != 0.0 || *im != 0.0,
         Value::Struct(s) => s.fields.is_some(),
     }
 }
@@ -173,6 +178,7 @@ enum Kind {
     Int,
     Uint,
     Float,
+    Complex,
     Str,
 }
 
@@ -182,6 +188,7 @@ fn basic_kind(v: &Value) -> Kind {
         Value::Int(_) | Value::Int64(_) => Kind::Int,
         Value::Uint(_) => Kind::Uint,
         Value::Float(_) => Kind::Float,
+        Value::Complex(..) => Kind::Complex,
         Value::String(_) | Value::Number(_) | Value::Bytes(_) => Kind::Str,
         _ => Kind::Invalid,
     }
@@ -192,7 +199,7 @@ fn reflect_kind(v: &Value) -> u8 {
     match v {
         Value::Nil => 0,
         Value::List(_) | Value::Strings(_) | Value::NilStrings => 1,
-        Value::Map(_) | Value::NilMap => 2,
+        Value::Map(_) | Value::NilMap | Value::StringMap(_) | Value::AnyMap(_) => 2,
         Value::Struct(_) => 3,
         _ => 4,
     }
@@ -266,6 +273,7 @@ fn eq(arg1: &Slot, rest: &[Slot]) -> Result<bool, String> {
                 Kind::Int => int_of(a) == int_of(b),
                 Kind::Uint => uint_of(a) == uint_of(b),
                 Kind::Float => float_of(a) == float_of(b),
+                Kind::Complex => a == b,
                 Kind::Str => str_of(a) == str_of(b),
                 Kind::Invalid => {
                     let (r1, r2) = (reflect_kind(a), reflect_kind(b));
@@ -278,7 +286,14 @@ fn eq(arg1: &Slot, rest: &[Slot]) -> Result<bool, String> {
                     }
                     if is_nil_value(a) || is_nil_value(b) {
                         is_nil_value(a) == is_nil_value(b)
-                    } else if matches!(b, Value::List(_) | Value::Strings(_) | Value::Map(_)) {
+                    } else if matches!(
+                        b,
+                        Value::List(_)
+                            | Value::Strings(_)
+                            | Value::Map(_)
+                            | Value::StringMap(_)
+                            | Value::AnyMap(_)
+                    ) {
                         return Err(format!("non-comparable type {REDACTED}: {}", b.go_type()));
                     } else {
                         a == b
@@ -312,7 +327,7 @@ fn lt(arg1: &Slot, arg2: &Slot) -> Result<bool, String> {
         };
     }
     match k1 {
-        Kind::Bool => Err("invalid type for comparison".into()),
+        Kind::Bool | Kind::Complex => Err("invalid type for comparison".into()),
         Kind::Int => Ok(int_of(a) < int_of(b)),
         Kind::Uint => Ok(uint_of(a) < uint_of(b)),
         Kind::Float => Ok(float_of(a) < float_of(b)),
@@ -343,6 +358,10 @@ fn length(item: &Slot) -> Result<i64, String> {
         (_, Value::List(items)) => items.len(),
         (_, Value::Strings(items)) => items.len(),
         (_, Value::Map(m)) => m.len(),
+        (_, Value::StringMap(m)) => m.len(),
+        (_, Value::AnyMap(m)) => m.len(),
+        // Values wait in the sender until received: none is buffered.
+        (_, Value::Chan(_)) => 0,
         (_, Value::NilMap | Value::NilStrings) => 0,
         (_, other) => return Err(format!("len of type {}", other.go_type())),
     };
@@ -407,6 +426,25 @@ fn index(item: &Slot, indexes: &[Slot]) -> Result<Slot, String> {
                     Some(&b) => Slot::val(Value::Uint(u64::from(b))),
                     None => return Err("reflect: string index out of range".into()),
                 }
+            }
+            Value::AnyMap(entries) => match Value::any_map_get(entries, idx) {
+                Some((i, _)) => Slot::Iface(ptr.entry(i)),
+                None => Slot::Iface(Ptr::new(Value::Nil)),
+            },
+            Value::StringMap(m) => {
+                let key = match idx {
+                    Value::Nil => String::new(),
+                    Value::String(k) => k.clone(),
+                    other => {
+                        return Err(format!(
+                            "value has type {}; should be string",
+                            other.go_type()
+                        ));
+                    }
+                };
+                // A missing key gives the element type's zero value.
+                let item = m.get(&key).cloned().unwrap_or_default();
+                Slot::Val(Ptr::new(Value::String(item)))
             }
             Value::Map(_) | Value::NilMap => {
                 let key = match idx {

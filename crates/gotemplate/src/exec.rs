@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use super::builtins::{self, Ty};
 use super::error::{ErrorKind, REDACTED, TemplateError};
-use super::funcs::{Ctx, Func, Funcs, Param};
+use super::funcs::{Ctx, Func, Funcs, Param, TemplateSet};
 use super::limits::Limits;
 use super::number::Number;
 use super::parse::{self, Branch, Command, List, Node, Operand, Pipe, Tree, Variable};
@@ -90,6 +90,7 @@ pub(crate) fn execute<H>(
         iterations: 0,
         nesting: 0,
         dot: Slot::Invalid,
+        chain: None,
     };
     let Some(tree) = trees.get(name) else {
         return Err(state.fail(
@@ -99,6 +100,56 @@ pub(crate) fn execute<H>(
     };
     state.walk_list(&dot, &tree.root)?;
     Ok(Outcome { output: state.out })
+}
+
+/// Runs the template `name` of `set` with `data` as dot from inside a
+/// function: Go's `ExecuteTemplate` on the set, sharing the caller's host
+/// state and budget, one template level deeper.
+pub(crate) fn execute_nested<H>(
+    set: &TemplateSet<'_, H>,
+    host: &mut H,
+    budget: &mut u64,
+    name: &str,
+    data: Value,
+) -> R<Vec<u8>> {
+    let Some((name, tree)) = set.trees.get_key_value(name) else {
+        return Err(TemplateError::new(
+            ErrorKind::Exec,
+            format!(
+                "template: no template {} associated with template {}",
+                go_quote(name),
+                go_quote(set.parse_name)
+            ),
+        ));
+    };
+    let dot = Slot::val(data);
+    let mut state = State {
+        trees: set.trees,
+        text: set.text,
+        parse_name: set.parse_name,
+        name,
+        env: set.env,
+        host,
+        out: Vec::new(),
+        vars: vec![("$".into(), dot.clone())],
+        depth: set.depth + 1,
+        at: At::Nothing,
+        budget: *budget,
+        iterations: set.iterations,
+        nesting: set.nesting,
+        dot: Slot::Invalid,
+        chain: None,
+    };
+    let max = set.env.limits.max_template_depth;
+    if set.depth >= max {
+        return Err(state.fail(
+            ErrorKind::Limit,
+            format!("exceeded maximum template depth ({max})"),
+        ));
+    }
+    let result = state.walk_list(&dot, &tree.root);
+    *budget = state.budget;
+    result.map(|_| state.out)
 }
 
 struct State<'t, 'c, H> {
@@ -118,6 +169,8 @@ struct State<'t, 'c, H> {
     nesting: usize,
     /// Dot of the command being evaluated: method arguments see it too.
     dot: Slot,
+    /// The operand whose field chain is being evaluated.
+    chain: Option<&'t Operand>,
 }
 
 fn go_quote(s: &str) -> String {
@@ -355,6 +408,42 @@ impl<'t, H> State<'t, '_, H> {
                     }
                 }
             }
+            (Some(p), Value::AnyMap(entries)) => {
+                let p = p.clone();
+                let keys: Vec<Value> = entries.iter().map(|(k, _)| k.clone()).collect();
+                for (i, key) in keys.into_iter().enumerate() {
+                    ran = true;
+                    let elem = Slot::Iface(p.entry(i));
+                    let index = Slot::val(key);
+                    if self.one_iteration(r, body_mark, index, elem)? == Flow::Break {
+                        break;
+                    }
+                }
+            }
+            (Some(_), Value::Chan(chan)) => {
+                let chan = chan.clone();
+                let mut i: i64 = 0;
+                while let Some(item) = chan.recv() {
+                    ran = true;
+                    let index = Slot::val(Value::Int(i));
+                    let elem = Slot::val(Value::Int64(item));
+                    i += 1;
+                    if self.one_iteration(r, body_mark, index, elem)? == Flow::Break {
+                        break;
+                    }
+                }
+            }
+            (Some(_), Value::StringMap(m)) => {
+                for (key, item) in m {
+                    ran = true;
+                    // Elements of a map[string]string are strings.
+                    let elem = Slot::Val(Ptr::new(Value::String(item.clone())));
+                    let index = Slot::val(Value::String(key.clone()));
+                    if self.one_iteration(r, body_mark, index, elem)? == Flow::Break {
+                        break;
+                    }
+                }
+            }
             (_, Value::Nil | Value::NilMap | Value::NilStrings) => {}
             _ => {
                 return self.errorf(format_args!("range can't iterate over {REDACTED}"));
@@ -439,7 +528,24 @@ impl<'t, H> State<'t, '_, H> {
 
     // ---- evaluation --------------------------------------------------
 
+    /// A pipeline counts as a level of nesting: a function that executes
+    /// a template (`executeTemplate`) may sit inside deep parentheses at
+    /// every level of a recursion, and all of it is native stack.
     fn eval_pipeline(&mut self, dot: &Slot, pipe: &'t Pipe) -> R<Slot> {
+        if self.nesting >= MAX_NESTING {
+            self.at = At::Pipe(pipe);
+            return Err(self.fail(
+                ErrorKind::Limit,
+                format!("exceeded maximum nesting depth ({MAX_NESTING})"),
+            ));
+        }
+        self.nesting += 1;
+        let result = self.eval_pipeline_in(dot, pipe);
+        self.nesting -= 1;
+        result
+    }
+
+    fn eval_pipeline_in(&mut self, dot: &Slot, pipe: &'t Pipe) -> R<Slot> {
         self.at = At::Pipe(pipe);
         let mut value: Option<Slot> = None;
         for cmd in &pipe.cmds {
@@ -483,7 +589,7 @@ impl<'t, H> State<'t, '_, H> {
         match first {
             Operand::Field { ident, .. } => {
                 self.at = At::Operand(first);
-                return self.eval_field_chain(dot.clone(), ident, &cmd.args, fin);
+                return self.eval_field_chain(first, dot.clone(), ident, &cmd.args, fin);
             }
             Operand::Chain { .. } => return self.eval_chain(dot, first, &cmd.args, fin),
             Operand::Identifier { name, .. } => {
@@ -515,8 +621,8 @@ impl<'t, H> State<'t, '_, H> {
     /// one, else `int`.
     fn ideal_constant(&mut self, node: &'t Operand, n: &Number) -> R<Slot> {
         self.at = At::Operand(node);
-        if n.is_complex {
-            return self.errorf("complex numbers are not supported");
+        if let Some((re, im)) = n.complex {
+            return Ok(Slot::val(Value::Complex(re, im)));
         }
         let text = &n.text;
         let is_hex_int = text.len() > 2
@@ -557,7 +663,7 @@ impl<'t, H> State<'t, '_, H> {
             return self.errorf(format_args!("indirection through explicit nil in {node}"));
         }
         let receiver = self.eval_arg(dot, None, term)?;
-        self.eval_field_chain(receiver, fields, args, fin)
+        self.eval_field_chain(node, receiver, fields, args, fin)
     }
 
     fn eval_variable(
@@ -573,11 +679,14 @@ impl<'t, H> State<'t, '_, H> {
             self.not_a_function(args, &fin)?;
             return Ok(value);
         }
-        self.eval_field_chain(value, &v.ident[1..], args, fin)
+        self.eval_field_chain(node, value, &v.ident[1..], args, fin)
     }
 
+    /// Evaluates `.a.b.c` on `receiver`; `node` is the operand holding
+    /// the chain, where Go reports a failed method call.
     fn eval_field_chain(
         &mut self,
+        node: &'t Operand,
         receiver: Slot,
         ident: &'t [String],
         args: &'t [Operand],
@@ -587,10 +696,15 @@ impl<'t, H> State<'t, '_, H> {
             return Ok(receiver);
         };
         let mut receiver = receiver;
-        for name in init {
-            receiver = self.eval_field(name, &[], None, receiver)?;
-        }
-        self.eval_field(last, args, fin, receiver)
+        let outer = self.chain.replace(node);
+        let result = (|| {
+            for name in init {
+                receiver = self.eval_field(name, &[], None, receiver)?;
+            }
+            self.eval_field(last, args, fin, receiver)
+        })();
+        self.chain = outer;
+        result
     }
 
     /// One `.name` step on `receiver`; `args` and `fin` are the command's
@@ -627,11 +741,17 @@ impl<'t, H> State<'t, '_, H> {
             let text = text.clone();
             return self.number_method(name, &text, args, fin);
         }
+        // Go looks for a method of the name first, then a field.
         if let Value::Struct(s) = value
             && self.env.funcs.has_methods(&s.type_name)
+            && (self.env.funcs.method(&s.type_name, name).is_some()
+                || !s
+                    .fields
+                    .as_ref()
+                    .is_some_and(|f| f.iter().any(|(n, _)| n == name)))
         {
             let type_name = s.type_name.clone();
-            return self.call_method(&type_name, name, &typ, args, fin);
+            return self.call_method(&receiver, &type_name, name, &typ, args, fin);
         }
         match value {
             Value::Struct(s) => match &s.fields {
@@ -657,6 +777,35 @@ impl<'t, H> State<'t, '_, H> {
                     }
                 }
             },
+            Value::AnyMap(entries) => {
+                if has_args {
+                    return self.errorf(format_args!("{name} is not a method but has arguments"));
+                }
+                let key = Value::String(name.to_string());
+                if let Some((i, _)) = Value::any_map_get(entries, &key) {
+                    return Ok(Slot::Iface(ptr.entry(i)));
+                }
+                if self.env.missing_key_error {
+                    return self
+                        .errorf(format_args!("map has no entry for key {}", go_quote(name)));
+                }
+                return Ok(Slot::Iface(Ptr::new(Value::Nil)));
+            }
+            Value::StringMap(m) => {
+                if has_args {
+                    return self.errorf(format_args!("{name} is not a method but has arguments"));
+                }
+                let item = match m.get(name) {
+                    Some(item) => item.clone(),
+                    None if self.env.missing_key_error => {
+                        return self
+                            .errorf(format_args!("map has no entry for key {}", go_quote(name)));
+                    }
+                    // The zero value of the element type.
+                    None => String::new(),
+                };
+                return Ok(Slot::Val(Ptr::new(Value::String(item))));
+            }
             Value::Map(_) | Value::NilMap => {
                 if has_args {
                     return self.errorf(format_args!("{name} is not a method but has arguments"));
@@ -680,8 +829,10 @@ impl<'t, H> State<'t, '_, H> {
 
     /// A method the host registered for a struct type, with Go's
     /// argument checks.
+    #[allow(clippy::too_many_arguments)]
     fn call_method(
         &mut self,
+        receiver: &Slot,
         type_name: &str,
         name: &str,
         typ: &str,
@@ -693,8 +844,8 @@ impl<'t, H> State<'t, '_, H> {
             return self.errorf(format_args!("can't evaluate field {name} in type {typ}"));
         };
         let dot = self.dot.clone();
-        let at = self.at;
-        self.call_registered(&dot, func, at, name, args, fin)
+        let at = self.chain.map_or(self.at, At::Operand);
+        self.call_registered(&dot, func, at, name, args, fin, Some(receiver))
     }
 
     /// The methods of `json.Number`: `String`, `Float64`, `Int64`.
@@ -735,7 +886,7 @@ impl<'t, H> State<'t, '_, H> {
     ) -> R<Slot> {
         self.at = At::Operand(node);
         if let Some(func) = self.env.funcs.get(name) {
-            return self.call_registered(dot, func, call_at, name, args, fin);
+            return self.call_registered(dot, func, call_at, name, args, fin, None);
         }
         if let Some((fixed, rest)) = builtins::signature(name) {
             return self.call_builtin(dot, fixed, rest, call_at, name, args, fin);
@@ -802,6 +953,7 @@ impl<'t, H> State<'t, '_, H> {
         Ok(argv)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn call_registered(
         &mut self,
         dot: &Slot,
@@ -810,6 +962,7 @@ impl<'t, H> State<'t, '_, H> {
         name: &str,
         args: &'t [Operand],
         fin: Option<Slot>,
+        receiver: Option<&Slot>,
     ) -> R<Slot> {
         let args = args.get(1..).unwrap_or(&[]);
         let num_in = args.len() + usize::from(fin.is_some());
@@ -818,7 +971,7 @@ impl<'t, H> State<'t, '_, H> {
         self.check_arity(name, fixed.len(), rest.is_some(), args.len(), num_in)?;
         let argv = self.eval_call_args(dot, &fixed, rest, args, fin)?;
         let values: Vec<Value> = argv.iter().map(Slot::to_value).collect();
-        if values.iter().any(|v| matches!(v, Value::Bytes(_))) {
+        if !func.takes_binary() && values.iter().any(|v| matches!(v, Value::Bytes(_))) {
             self.at = call_at;
             return self.errorf(format_args!(
                 "error calling {name}: binary (non-UTF-8) data can only be written as is"
@@ -827,9 +980,20 @@ impl<'t, H> State<'t, '_, H> {
         let cost: u64 = values.iter().map(Value::node_count).sum();
         self.charge(cost)?;
         let result = {
+            let set = TemplateSet {
+                trees: self.trees,
+                text: self.text,
+                parse_name: self.parse_name,
+                env: self.env,
+                depth: self.depth,
+                nesting: self.nesting,
+                iterations: self.iterations,
+            };
             let mut ctx = Ctx {
                 host: &mut *self.host,
                 budget: &mut self.budget,
+                receiver: receiver.map(Slot::to_value),
+                set: Some(set),
             };
             func.call(&mut ctx, &values)
         };
@@ -927,8 +1091,13 @@ impl<'t, H> State<'t, '_, H> {
                 };
             }
             Operand::Field { ident, .. } => {
-                let v =
-                    self.eval_field_chain(dot.clone(), ident, std::slice::from_ref(node), None)?;
+                let v = self.eval_field_chain(
+                    node,
+                    dot.clone(),
+                    ident,
+                    std::slice::from_ref(node),
+                    None,
+                )?;
                 return self.validate(v, ty);
             }
             Operand::Variable(v) => {
@@ -959,18 +1128,14 @@ impl<'t, H> State<'t, '_, H> {
                 "expected bool; found {}",
                 shorten(&node.to_string())
             )),
-            (Ty::Float, Operand::Number { number, .. })
-                if number.float.is_some() && !number.is_complex =>
-            {
+            (Ty::Float, Operand::Number { number, .. }) if number.float.is_some() => {
                 Ok(Slot::val(Value::Float(number.float.unwrap_or_default())))
             }
             (Ty::Float, _) => self.errorf(format_args!(
                 "expected float; found {}",
                 shorten(&node.to_string())
             )),
-            (Ty::Int, Operand::Number { number, .. })
-                if number.int.is_some() && !number.is_complex =>
-            {
+            (Ty::Int, Operand::Number { number, .. }) if number.int.is_some() => {
                 Ok(Slot::val(Value::Int(number.int.unwrap_or_default())))
             }
             (Ty::Int, _) => self.errorf(format_args!(

@@ -110,6 +110,7 @@ type Body<H> = dyn Fn(&mut Ctx<'_, H>, &[Value]) -> FuncResult + Send + Sync;
 pub struct Func<H = ()> {
     params: Vec<Param>,
     variadic: Option<Param>,
+    binary: bool,
     body: Arc<Body<H>>,
 }
 
@@ -118,6 +119,7 @@ impl<H> Clone for Func<H> {
         Func {
             params: self.params.clone(),
             variadic: self.variadic,
+            binary: self.binary,
             body: Arc::clone(&self.body),
         }
     }
@@ -141,6 +143,7 @@ impl<H> Func<H> {
         Func {
             params: params.to_vec(),
             variadic: None,
+            binary: false,
             body: Arc::new(body),
         }
     }
@@ -155,8 +158,21 @@ impl<H> Func<H> {
         Func {
             params: params.to_vec(),
             variadic: Some(rest),
+            binary: false,
             body: Arc::new(body),
         }
+    }
+
+    /// The same function, also called with binary (non-UTF-8) strings
+    /// ([`Value::Bytes`]) as arguments; other functions are refused them.
+    pub fn binary(mut self) -> Func<H> {
+        self.binary = true;
+        self
+    }
+
+    /// Whether the function takes binary strings.
+    pub fn takes_binary(&self) -> bool {
+        self.binary
     }
 
     /// The fixed parameters.
@@ -279,11 +295,14 @@ impl<H> Funcs<H> {
     }
 }
 
-/// What a function sees of the execution: the host's state and the step
-/// budget.
+/// What a function sees of the execution: the host's state, the step
+/// budget, the receiver of a method call and the set of templates being
+/// executed.
 pub struct Ctx<'a, H = ()> {
     pub(crate) host: &'a mut H,
     pub(crate) budget: &'a mut u64,
+    pub(crate) receiver: Option<Value>,
+    pub(crate) set: Option<TemplateSet<'a, H>>,
 }
 
 impl<H> Ctx<'_, H> {
@@ -306,4 +325,45 @@ impl<H> Ctx<'_, H> {
         *self.budget -= units;
         Ok(())
     }
+
+    /// The value a method was called on (`None` for a plain function).
+    pub fn receiver(&self) -> Option<&Value> {
+        self.receiver.as_ref()
+    }
+
+    /// Executes the template `name` of the set being executed with `dot`
+    /// as its data, as Go's `Template.ExecuteTemplate` does on the set: a
+    /// fresh scope (`$` is `dot`), the same options, functions, host state
+    /// and budget. The error is Go's, in full (`template: no template "x"
+    /// associated with template ""`, or the nested execution's error).
+    pub fn execute_template(&mut self, name: &str, dot: Value) -> Result<Vec<u8>, FuncError> {
+        let Some(set) = self.set else {
+            return Err(FuncError::new(format!(
+                "template: no template {} associated with template \"\"",
+                crate::quote::quote(name, false)
+            )));
+        };
+        crate::exec::execute_nested(&set, self.host, self.budget, name, dot)
+            .map_err(|e| FuncError::new(e.message()))
+    }
 }
+
+/// The templates being executed, as a function sees them through
+/// [`Ctx::execute_template`].
+pub(crate) struct TemplateSet<'a, H> {
+    pub(crate) trees: &'a HashMap<String, crate::parse::Tree>,
+    pub(crate) text: &'a str,
+    pub(crate) parse_name: &'a str,
+    pub(crate) env: &'a crate::exec::Env<'a, H>,
+    pub(crate) depth: usize,
+    pub(crate) nesting: usize,
+    pub(crate) iterations: u64,
+}
+
+impl<H> Clone for TemplateSet<'_, H> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<H> Copy for TemplateSet<'_, H> {}

@@ -343,10 +343,16 @@ impl Printer {
             Value::NilStrings if self.f.sharp_v => self.buf.push_str("[]string(nil)"),
             Value::NilStrings => self.buf.push_str("[]"),
             Value::Map(members) => self.print_map(Some(members), verb, depth),
+            Value::StringMap(members) => self.print_string_map(members, verb),
+            Value::AnyMap(entries) => self.print_any_map(entries, verb, depth),
+            Value::Chan(_) => self.fmt_pointer(value, verb),
+            Value::Complex(re, im) => self.fmt_complex(*re, *im, verb, value),
             Value::NilMap => self.print_map(None, verb, depth),
             Value::Struct(s) => {
                 if s.fields.is_none() || verb == 'p' {
                     self.fmt_pointer(value, verb);
+                } else if s.by_value {
+                    self.print_struct(s, verb, depth + 1);
                 } else {
                     // Go prints `&` and the struct only at the top; nested
                     // pointers would be addresses, which no one can match.
@@ -441,6 +447,59 @@ impl Printer {
         self.buf.push(']');
     }
 
+    fn print_any_map(&mut self, entries: &[(Value, Value)], verb: char, depth: usize) {
+        if self.f.sharp_v {
+            self.buf.push_str("map[interface {}]interface {}{");
+        } else {
+            self.buf.push_str("map[");
+        }
+        for (i, (key, item)) in entries.iter().enumerate() {
+            if i > 0 {
+                self.buf.push_str(if self.f.sharp_v { ", " } else { " " });
+            }
+            self.print_elem(key, verb, depth + 1);
+            self.buf.push(':');
+            self.print_elem(item, verb, depth + 1);
+        }
+        self.buf.push(if self.f.sharp_v { '}' } else { ']' });
+    }
+
+    fn print_string_map(&mut self, members: &BTreeMap<String, String>, verb: char) {
+        if self.f.sharp_v {
+            self.buf.push_str("map[string]string{");
+        } else {
+            self.buf.push_str("map[");
+        }
+        for (i, (key, item)) in members.iter().enumerate() {
+            if i > 0 {
+                self.buf.push_str(if self.f.sharp_v { ", " } else { " " });
+            }
+            self.fmt_string(key, verb, &Value::String(key.clone()));
+            self.buf.push(':');
+            self.fmt_string(item, verb, &Value::String(item.clone()));
+        }
+        self.buf.push(if self.f.sharp_v { '}' } else { ']' });
+    }
+
+    /// Go's `fmtComplex`: both parts with the verb, flags and width, the
+    /// imaginary one always signed, in `(` `i)`.
+    fn fmt_complex(&mut self, re: f64, im: f64, verb: char, value: &Value) {
+        if !matches!(
+            verb,
+            'v' | 'b' | 'g' | 'G' | 'x' | 'X' | 'f' | 'F' | 'e' | 'E'
+        ) {
+            self.bad_verb(verb, Some(value));
+            return;
+        }
+        let plus = self.f.plus;
+        self.buf.push('(');
+        self.fmt_float(re, verb, value);
+        self.f.plus = true;
+        self.fmt_float(im, verb, value);
+        self.buf.push_str("i)");
+        self.f.plus = plus;
+    }
+
     fn print_struct(&mut self, s: &GoStruct, verb: char, depth: usize) {
         let Some(fields) = &s.fields else {
             self.pad_str("<nil>");
@@ -478,6 +537,7 @@ impl Printer {
                 | Value::List(_)
                 | Value::Strings(_)
                 | Value::NilStrings
+                | Value::Chan(_)
         );
         if !is_ref {
             self.bad_verb(verb, Some(value));
@@ -493,7 +553,7 @@ impl Printer {
                 }
             }
             // Addresses differ from run to run; a fixed stand-in is printed.
-            'v' | 'p' => self.pad_str(if nil { "0x0" } else { "0xc000010000" }),
+            'v' | 'p' => self.pad_str(if nil { "0x0" } else { crate::value::ADDRESS }),
             _ => self.bad_verb(verb, Some(value)),
         }
     }

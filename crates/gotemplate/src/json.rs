@@ -16,6 +16,17 @@ pub enum MarshalError {
     UnsupportedFloat(f64),
     /// A `json.Number` whose text is not a JSON number.
     InvalidNumber,
+    /// A type JSON has no form for (`complex128`).
+    UnsupportedType(&'static str),
+    /// A `map[interface{}]interface{}` key that is neither a string nor an
+    /// integer, reported as the agent's encoder does: within the object
+    /// at the JSON pointer (none at the top), after a byte offset.
+    NonStringKey {
+        /// JSON pointer of the object being written.
+        within: Option<String>,
+        /// Byte offset in the output.
+        offset: usize,
+    },
 }
 
 impl fmt::Display for MarshalError {
@@ -28,6 +39,16 @@ impl fmt::Display for MarshalError {
             }
             // Go quotes the literal here; it is left out as it may be secret.
             MarshalError::InvalidNumber => f.write_str("json: invalid number literal"),
+            MarshalError::UnsupportedType(t) => write!(f, "json: unsupported type: {t}"),
+            MarshalError::NonStringKey { within, offset } => {
+                f.write_str(
+                    "json: unsupported value: jsontext: object member name must be a string",
+                )?;
+                if let Some(pointer) = within {
+                    write!(f, " within {}", crate::quote::quote(pointer, false))?;
+                }
+                write!(f, " after offset {offset}")
+            }
         }
     }
 }
@@ -130,8 +151,9 @@ pub fn write_json_string(out: &mut String, text: &str, escape_html: bool) {
     out.push('"');
 }
 
-/// Appends a Go string that is not UTF-8 as a JSON string: Go writes each
-/// byte that does not start a valid character as `\ufffd`.
+/// Appends a Go string that is not UTF-8 as a JSON string: the agent's
+/// encoder (Go's `encoding/json` on its v2 implementation) writes each
+/// byte that does not start a valid character as a raw U+FFFD.
 pub fn write_json_bytes(out: &mut String, bytes: &[u8], escape_html: bool) {
     let mut text = String::new();
     out.push('"');
@@ -141,7 +163,7 @@ pub fn write_json_bytes(out: &mut String, bytes: &[u8], escape_html: bool) {
         // Drop the quotes the string writer added.
         out.push_str(&text[1..text.len() - 1]);
         for _ in chunk.invalid() {
-            out.push_str("\\ufffd");
+            out.push('\u{FFFD}');
         }
     }
     out.push('"');
@@ -188,6 +210,21 @@ fn push_unicode_escape(out: &mut String, b: u8) {
     out.push(char::from(HEX[usize::from(b & 0xF)]));
 }
 
+/// Prefixes the JSON pointer of a key error with the member `segment` it
+/// was found under; other errors pass unchanged.
+fn within(error: MarshalError, segment: &str) -> MarshalError {
+    match error {
+        MarshalError::NonStringKey { within, offset } => {
+            let segment = segment.replace('~', "~0").replace('/', "~1");
+            MarshalError::NonStringKey {
+                within: Some(format!("/{segment}{}", within.unwrap_or_default())),
+                offset,
+            }
+        }
+        other => other,
+    }
+}
+
 struct Encoder<'a> {
     out: &'a mut String,
     style: JsonStyle,
@@ -208,6 +245,16 @@ impl Encoder<'_> {
                 self.list(&items)?;
             }
             Value::Map(members) => self.map(members)?,
+            Value::StringMap(members) => {
+                let members = members
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                    .collect();
+                self.map(&members)?;
+            }
+            Value::Complex(..) => return Err(MarshalError::UnsupportedType("complex128")),
+            Value::AnyMap(entries) => self.any_map(entries)?,
+            Value::Chan(_) => return Err(MarshalError::UnsupportedType("<-chan int64")),
             Value::Int(i) | Value::Int64(i) => push_display(self.out, i),
             Value::Uint(u) => push_display(self.out, u),
             Value::Float(f) => self.float(*f)?,
@@ -262,7 +309,7 @@ impl Encoder<'_> {
         self.depth += 1;
         for (i, item) in items.iter().enumerate() {
             self.separator(i);
-            self.value(item)?;
+            self.value(item).map_err(|e| within(e, &i.to_string()))?;
         }
         self.depth -= 1;
         self.close(!items.is_empty(), ']');
@@ -274,13 +321,51 @@ impl Encoder<'_> {
         self.depth += 1;
         for (i, (key, item)) in members.iter().enumerate() {
             self.separator(i);
-            write_json_string(self.out, key, self.style.escape_html);
-            self.out
-                .push_str(if self.style.pretty { ": " } else { ":" });
-            self.value(item)?;
+            self.member(key, item)?;
         }
         self.depth -= 1;
         self.close(!members.is_empty(), '}');
+        Ok(())
+    }
+
+    /// One `"name": value`.
+    fn member(&mut self, key: &str, item: &Value) -> Result<(), MarshalError> {
+        write_json_string(self.out, key, self.style.escape_html);
+        self.out
+            .push_str(if self.style.pretty { ": " } else { ":" });
+        self.value(item).map_err(|e| within(e, key))
+    }
+
+    /// A `map[interface{}]interface{}`: string keys as they are, integer
+    /// keys as their decimal text, in the order of the names; any other
+    /// key fails.
+    fn any_map(&mut self, entries: &[(Value, Value)]) -> Result<(), MarshalError> {
+        let mut named = Vec::with_capacity(entries.len());
+        for (key, item) in entries {
+            let name = match key {
+                Value::String(s) => s.clone(),
+                Value::Int(i) | Value::Int64(i) => i.to_string(),
+                Value::Uint(u) => u.to_string(),
+                // Reported at this object, just inside it; the members
+                // around it add its pointer on the way out.
+                _ => {
+                    return Err(MarshalError::NonStringKey {
+                        within: None,
+                        offset: self.out.len() + 2,
+                    });
+                }
+            };
+            named.push((name, item));
+        }
+        named.sort_by(|a, b| a.0.cmp(&b.0));
+        self.out.push('{');
+        self.depth += 1;
+        for (i, (key, item)) in named.iter().enumerate() {
+            self.separator(i);
+            self.member(key, item)?;
+        }
+        self.depth -= 1;
+        self.close(!named.is_empty(), '}');
         Ok(())
     }
 

@@ -6,6 +6,8 @@ pub mod decode;
 pub mod engine;
 pub mod error;
 mod exec;
+#[cfg(test)]
+mod exec_tests;
 pub mod float;
 pub mod funcs;
 pub mod gofmt;

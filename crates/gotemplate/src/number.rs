@@ -18,8 +18,8 @@ pub(crate) struct Number {
     pub uint: Option<u64>,
     /// Set when the value is a (finite) float.
     pub float: Option<f64>,
-    /// Complex literals (`1i`, `1+2i`) are recognised but not evaluated.
-    pub is_complex: bool,
+    /// Set for complex constants (`1i`, `1+2i`): real and imaginary parts.
+    pub complex: Option<(f64, f64)>,
 }
 
 /// Parses a number, character or complex literal the way Go's template
@@ -30,7 +30,7 @@ pub(crate) fn parse(text: &str, kind: ItemKind) -> Result<Number, String> {
         int: None,
         uint: None,
         float: None,
-        is_complex: false,
+        complex: None,
     };
     match kind {
         ItemKind::CharConstant => {
@@ -46,16 +46,17 @@ pub(crate) fn parse(text: &str, kind: ItemKind) -> Result<Number, String> {
             return Ok(n);
         }
         ItemKind::Complex => {
-            n.is_complex = true;
+            let (re, im) = parse_complex(text)?;
+            n.set_complex(re, im);
             return Ok(n);
         }
         _ => {}
     }
     // Go's parser: an imaginary literal is complex when its float part reads.
     if let Some(imag) = text.strip_suffix('i')
-        && strconv::parse_float(imag).is_ok()
+        && let Ok(im) = strconv::parse_float(imag)
     {
-        n.is_complex = true;
+        n.set_complex(0.0, im);
         return Ok(n);
     }
     n.uint = strconv::parse_uint(text, 0, 64).ok();
@@ -91,6 +92,47 @@ pub(crate) fn parse(text: &str, kind: ItemKind) -> Result<Number, String> {
         ));
     }
     Ok(n)
+}
+
+impl Number {
+    /// A complex constant, with the readings Go's `simplifyComplex` adds
+    /// when the imaginary part is zero.
+    fn set_complex(&mut self, re: f64, im: f64) {
+        self.complex = Some((re, im));
+        if im == 0.0 {
+            self.float = Some(re);
+            if re.fract() == 0.0
+                && (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&re)
+            {
+                self.int = Some(re as i64);
+            }
+            if re.fract() == 0.0 && (0.0..1.844_674_407_370_955_2e19).contains(&re) {
+                self.uint = Some(re as u64);
+            }
+        }
+    }
+}
+
+/// A complex literal as `fmt.Sscan` reads it: a real part, a signed
+/// imaginary part, and `i`.
+fn parse_complex(text: &str) -> Result<(f64, f64), String> {
+    let bad = || {
+        format!(
+            "strconv.ParseFloat: parsing {}: invalid syntax",
+            quote::quote(text, false)
+        )
+    };
+    let body = text.strip_suffix('i').ok_or_else(bad)?;
+    let bytes = body.as_bytes();
+    let split = (1..bytes.len())
+        .rev()
+        .find(|&i| {
+            matches!(bytes[i], b'+' | b'-') && !matches!(bytes[i - 1], b'e' | b'E' | b'p' | b'P')
+        })
+        .ok_or_else(bad)?;
+    let re = strconv::parse_float(&body[..split]).map_err(|_| bad())?;
+    let im = strconv::parse_float(&body[split..]).map_err(|_| bad())?;
+    Ok((re, im))
 }
 
 #[cfg(test)]
@@ -199,6 +241,26 @@ mod tests {
 
     #[test]
     fn imaginary_literals_are_complex() {
-        assert!(num("2i").is_complex);
+        assert_eq!(num("2i").complex, Some((0.0, 2.0)));
+        assert_eq!(num("2i").float, None);
+    }
+
+    #[test]
+    fn complex_literals_read_both_parts() {
+        let n = parse("-1-0.5i", ItemKind::Complex).unwrap();
+        assert_eq!(n.complex, Some((-1.0, -0.5)));
+        let n = parse("1.5e+3+2i", ItemKind::Complex).unwrap();
+        assert_eq!(n.complex, Some((1500.0, 2.0)));
+    }
+
+    #[test]
+    fn zero_imaginary_part_simplifies_to_ints_and_floats() {
+        let n = num("0i");
+        assert_eq!(
+            (n.complex, n.int, n.float),
+            (Some((0.0, 0.0)), Some(0), Some(0.0))
+        );
+        let n = parse("3+0i", ItemKind::Complex).unwrap();
+        assert_eq!((n.int, n.uint), (Some(3), Some(3)));
     }
 }

@@ -14,6 +14,7 @@ static NIL: Value = Value::Nil;
 #[derive(Debug, Clone)]
 enum Seg {
     Key(Rc<str>),
+    Entry(usize),
     Index(usize),
     Field(usize),
 }
@@ -41,6 +42,7 @@ impl Ptr {
         for seg in self.path.iter() {
             let next = match (seg, v) {
                 (Seg::Key(k), Value::Map(m)) => m.get(&**k),
+                (Seg::Entry(i), Value::AnyMap(entries)) => entries.get(*i).map(|(_, v)| v),
                 (Seg::Index(i), Value::List(items)) => items.get(*i),
                 (Seg::Field(i), Value::Struct(s)) => {
                     s.fields.as_ref().and_then(|f| f.get(*i)).map(|(_, v)| v)
@@ -67,6 +69,12 @@ impl Ptr {
     /// The member `key` of the map this points at.
     pub(crate) fn key(&self, key: &str) -> Ptr {
         self.child(Seg::Key(Rc::from(key)))
+    }
+
+    /// The value of entry `i` of the `map[interface{}]interface{}` this
+    /// points at.
+    pub(crate) fn entry(&self, i: usize) -> Ptr {
+        self.child(Seg::Entry(i))
     }
 
     /// Element `i` of the list this points at.

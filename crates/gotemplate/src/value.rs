@@ -4,6 +4,8 @@
 
 use std::collections::BTreeMap;
 use std::fmt::{self, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use super::float;
 
@@ -50,15 +52,75 @@ pub enum Value {
     /// A nil `map[string]interface{}`: prints `map[]` like an empty map but
     /// encodes as JSON `null` (a secret's `.Data` when the response had none).
     NilMap,
+    /// A `map[string]string` (`splitToMap`): a missing key reads as `""`,
+    /// the zero value of its element type, and it is no
+    /// `map[string]interface{}` argument.
+    StringMap(BTreeMap<String, String>),
+    /// A `complex128`, from an imaginary constant (`1i`, `1+2i`).
+    Complex(f64, f64),
+    /// A `<-chan int64` (what `loop` returns).
+    Chan(GoChan),
+    /// A `map[interface{}]interface{}` (what `parseYAML` builds): keys are
+    /// scalars of any type, kept in the order Go's `fmt` and `range` visit
+    /// them (see [`any_key_order`]); build it with [`Value::any_map`].
+    AnyMap(Vec<(Value, Value)>),
 }
 
-/// A pointer to a struct, as `text/template` sees `*dependency.Secret`.
+/// A receive-only channel of `int64` that yields `start..stop`, each
+/// value once to whichever `range` receives it first: copies are the same
+/// channel (equal only to themselves), a `range` that breaks leaves the
+/// rest for the next one, and nothing is allocated for the values.
+#[derive(Debug, Clone)]
+pub struct GoChan(Arc<ChanState>);
+
+#[derive(Debug)]
+struct ChanState {
+    next: AtomicI64,
+    stop: i64,
+}
+
+impl GoChan {
+    /// A channel that yields `start`, `start + 1`, ... up to `stop`
+    /// (excluded), then is closed.
+    pub fn counting(start: i64, stop: i64) -> GoChan {
+        GoChan(Arc::new(ChanState {
+            next: AtomicI64::new(start),
+            stop,
+        }))
+    }
+
+    /// The next value; `None` once the channel is drained.
+    pub fn recv(&self) -> Option<i64> {
+        let state = &self.0;
+        state
+            .next
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < state.stop).then_some(n + 1)
+            })
+            .ok()
+    }
+}
+
+impl PartialEq for GoChan {
+    fn eq(&self, other: &GoChan) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+/// What Go prints for a channel or other reference it formats as an
+/// address: addresses differ from run to run, so a fixed stand-in.
+pub const ADDRESS: &str = "0xc000010000";
+
+/// A pointer to a struct, as `text/template` sees `*dependency.Secret`,
+/// or a struct held by value (`dependency.PemEncoded`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct GoStruct {
     /// The struct's Go type name without the pointer star (`dependency.Secret`).
     pub type_name: String,
     /// Exported fields in declaration order; `None` is a typed nil pointer.
     pub fields: Option<Vec<(String, Value)>>,
+    /// A struct value rather than a pointer: `%v` prints no `&`, `%T` no `*`.
+    pub by_value: bool,
 }
 
 impl GoStruct {
@@ -67,6 +129,16 @@ impl GoStruct {
         GoStruct {
             type_name: type_name.into(),
             fields: Some(fields),
+            by_value: false,
+        }
+    }
+
+    /// A struct value (not a pointer) with these fields.
+    pub fn value(type_name: impl Into<String>, fields: Vec<(String, Value)>) -> GoStruct {
+        GoStruct {
+            type_name: type_name.into(),
+            fields: Some(fields),
+            by_value: true,
         }
     }
 
@@ -75,6 +147,7 @@ impl GoStruct {
         GoStruct {
             type_name: type_name.into(),
             fields: None,
+            by_value: false,
         }
     }
 
@@ -88,7 +161,71 @@ impl GoStruct {
     }
 }
 
+/// The order in which the agent's Go visits the keys of a
+/// `map[interface{}]interface{}`: nil first, then by dynamic type (in the
+/// order of the types' addresses in its binary: string, uint64, int,
+/// float64, bool), then by value.
+pub fn any_key_order(a: &Value, b: &Value) -> std::cmp::Ordering {
+    fn rank(v: &Value) -> u8 {
+        match v {
+            Value::Nil => 0,
+            Value::String(_) | Value::Bytes(_) => 1,
+            Value::Uint(_) => 2,
+            Value::Int(_) | Value::Int64(_) => 3,
+            Value::Float(_) => 4,
+            Value::Bool(_) => 5,
+            _ => 6,
+        }
+    }
+    fn bytes(v: &Value) -> &[u8] {
+        match v {
+            Value::String(s) => s.as_bytes(),
+            Value::Bytes(b) => b,
+            _ => &[],
+        }
+    }
+    rank(a).cmp(&rank(b)).then_with(|| match (a, b) {
+        (Value::String(_) | Value::Bytes(_), Value::String(_) | Value::Bytes(_)) => {
+            bytes(a).cmp(bytes(b))
+        }
+        (Value::Uint(x), Value::Uint(y)) => x.cmp(y),
+        (Value::Int(x) | Value::Int64(x), Value::Int(y) | Value::Int64(y)) => x.cmp(y),
+        (Value::Float(x), Value::Float(y)) => x.total_cmp(y),
+        (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
+        _ => std::cmp::Ordering::Equal,
+    })
+}
+
 impl Value {
+    /// A `map[interface{}]interface{}` of these entries; a later entry
+    /// replaces an earlier one with an equal key.
+    pub fn any_map(entries: Vec<(Value, Value)>) -> Value {
+        let mut entries = entries;
+        // Stable: of equal keys, the one given last ends up last.
+        entries.sort_by(|a, b| any_key_order(&a.0, &b.0));
+        let mut out: Vec<(Value, Value)> = Vec::with_capacity(entries.len());
+        for (key, value) in entries {
+            match out.last_mut() {
+                Some(last) if last.0 == key => last.1 = value,
+                _ => out.push((key, value)),
+            }
+        }
+        Value::AnyMap(out)
+    }
+
+    /// The position and value of the `map[interface{}]interface{}` entry
+    /// whose key equals `key`.
+    pub fn any_map_get<'a>(
+        entries: &'a [(Value, Value)],
+        key: &Value,
+    ) -> Option<(usize, &'a Value)> {
+        let i = entries
+            .binary_search_by(|(k, _)| any_key_order(k, key))
+            .ok()?;
+        let (k, v) = &entries[i];
+        (k == key).then_some((i, v))
+    }
+
     /// A Go string from bytes: [`Value::String`] when they are UTF-8,
     /// [`Value::Bytes`] otherwise.
     pub fn from_bytes(bytes: Vec<u8>) -> Value {
@@ -110,6 +247,13 @@ impl Value {
             Value::List(items) => 1 + items.iter().map(Value::node_count).sum::<u64>(),
             Value::Strings(items) => 1 + items.len() as u64,
             Value::Map(members) => 1 + members.values().map(Value::node_count).sum::<u64>(),
+            Value::StringMap(members) => 1 + members.len() as u64,
+            Value::AnyMap(entries) => {
+                1 + entries
+                    .iter()
+                    .map(|(k, v)| k.node_count() + v.node_count())
+                    .sum::<u64>()
+            }
             Value::Struct(s) => {
                 1 + s
                     .fields
@@ -132,10 +276,15 @@ impl Value {
             Value::List(_) => "[]interface {}".into(),
             Value::Strings(_) | Value::NilStrings => "[]string".into(),
             Value::Map(_) | Value::NilMap => "map[string]interface {}".into(),
+            Value::StringMap(_) => "map[string]string".into(),
+            Value::Complex(..) => "complex128".into(),
+            Value::AnyMap(_) => "map[interface {}]interface {}".into(),
+            Value::Chan(_) => "<-chan int64".into(),
             Value::Int(_) => "int".into(),
             Value::Int64(_) => "int64".into(),
             Value::Uint(_) => "uint64".into(),
             Value::Float(_) => "float64".into(),
+            Value::Struct(s) if s.by_value => s.type_name.clone(),
             Value::Struct(s) => format!("*{}", s.type_name),
         }
     }
@@ -177,14 +326,52 @@ pub fn write_v(out: &mut String, value: &Value) {
         Value::Uint(u) => push_display(out, u),
         Value::Float(f) => float::write_go_g(out, *f),
         Value::Struct(s) => {
-            if s.fields.is_some() {
+            if s.fields.is_some() && !s.by_value {
                 out.push('&');
             }
             write_struct_v(out, s);
         }
         Value::NilMap => out.push_str("map[]"),
         Value::NilStrings => out.push_str("[]"),
+        Value::StringMap(members) => {
+            out.push_str("map[");
+            for (i, (key, item)) in members.iter().enumerate() {
+                if i > 0 {
+                    out.push(' ');
+                }
+                out.push_str(key);
+                out.push(':');
+                out.push_str(item);
+            }
+            out.push(']');
+        }
+        Value::Complex(re, im) => write_complex_v(out, *re, *im),
+        Value::Chan(_) => out.push_str(ADDRESS),
+        Value::AnyMap(entries) => {
+            out.push_str("map[");
+            for (i, (key, item)) in entries.iter().enumerate() {
+                if i > 0 {
+                    out.push(' ');
+                }
+                write_v(out, key);
+                out.push(':');
+                write_v(out, item);
+            }
+            out.push(']');
+        }
     }
+}
+
+/// Go's `%v` of a `complex128`: `(1+2i)`, each part as `%g` would print
+/// it, the imaginary one always signed.
+fn write_complex_v(out: &mut String, re: f64, im: f64) {
+    out.push('(');
+    float::write_go_g(out, re);
+    if !im.is_sign_negative() && !im.is_nan() {
+        out.push('+');
+    }
+    float::write_go_g(out, im);
+    out.push_str("i)");
 }
 
 /// Appends a struct's `%v` without the pointer's `&`: `{a b <nil>}`, or

@@ -129,6 +129,11 @@ pub(crate) fn empty(v: &Value) -> bool {
         Value::Uint(u) => *u == 0,
         Value::Float(f) => *f == 0.0,
         Value::Struct(s) => s.fields.is_none() && s.type_name != super::date::TIME_TYPE,
+        Value::StringMap(m) => m.is_empty(),
+        Value::AnyMap(m) => m.is_empty(),
+        Value::Complex(re, im) => *re == 0.0 && *im == 0.0,
+        // reflect's Len of a channel counts what is buffered: nothing here.
+        Value::Chan(_) => true,
     }
 }
 
@@ -147,6 +152,9 @@ pub(crate) fn kind(v: &Value) -> Option<&'static str> {
         Value::Float(_) => "float64",
         Value::Struct(s) if s.type_name == super::date::TIME_TYPE => "struct",
         Value::Struct(_) => "ptr",
+        Value::StringMap(_) | Value::AnyMap(_) => "map",
+        Value::Complex(..) => "complex128",
+        Value::Chan(_) => "chan",
     })
 }
 

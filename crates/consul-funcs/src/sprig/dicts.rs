@@ -256,6 +256,10 @@ fn is_empty(value: &Value) -> bool {
         Value::Strings(items) => items.is_empty(),
         Value::Map(m) => m.is_empty(),
         Value::Struct(s) => s.fields.is_none(),
+        Value::StringMap(m) => m.is_empty(),
+        Value::AnyMap(m) => m.is_empty(),
+        Value::Complex(re, im) => *re == 0.0 && *im == 0.0,
+        Value::Chan(_) => false,
     }
 }
 
