@@ -527,12 +527,28 @@ impl BaoServer {
 
     /// Writes a KV v2 secret version and returns its version number.
     pub(crate) fn write_kv2(&self, mount: &str, key: &str, data: Value) -> u64 {
-        let answer = self.api(
-            "PUT",
-            &format!("{mount}/data/{key}"),
-            Some(json!({"data": data})),
-        );
-        answer["data"]["version"].as_u64().expect("KV v2 version")
+        let path = format!("{mount}/data/{key}");
+        let body = json!({"data": data}).to_string();
+        // A KV v2 mount just enabled on a server with real storage upgrades
+        // itself first and refuses writes with 400 until it is done.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let (status, text) = self.api_raw(None, "PUT", &path, Some(&body));
+            if status == 400
+                && text.contains("Upgrading from non-versioned to versioned data")
+                && std::time::Instant::now() < deadline
+            {
+                std::thread::sleep(Duration::from_millis(50));
+                continue;
+            }
+            assert!(
+                (200..300).contains(&status),
+                "PUT /v1/{path} -> HTTP {status}: {text}\n(bao log: {})",
+                self.log.display()
+            );
+            let answer: Value = serde_json::from_str(&text).expect("KV v2 answer");
+            return answer["data"]["version"].as_u64().expect("KV v2 version");
+        }
     }
 
     /// Creates or replaces an ACL policy.
