@@ -5,8 +5,9 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use serde_json::json;
+use serde_json::{Value, json};
 use support::driver::Driver;
+use support::jwt::PodIdentity;
 use support::pods::{TestPod, VOLUME, kv2_secret};
 use support::{fixture, unique};
 use vault_csi_driver::kube::{KubeArgs, KubeClient};
@@ -131,6 +132,74 @@ async fn an_expired_resource_version_is_listed_again() {
     let pod = test_pod();
     pod.register_on(fixture(), &node, &[]);
     eventually("a Pod added after compaction", || has(&cache, &pod)).await;
+}
+
+/// Registers `count` Pods on `node` (no Vault role needed: only listed).
+fn many_pods_on(node: &str, count: usize) -> Vec<PodIdentity> {
+    (0..count)
+        .map(|i| {
+            let id = PodIdentity::new(&unique("ns"), "app", &format!("web-{i}"));
+            let mut pod = support::pods::pod_json(&id, &[("agent-inject", "true")]);
+            pod["spec"]["nodeName"] = json!(node);
+            fixture().kube.put_pod(pod);
+            id
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_stand_in_pages_a_list_from_one_snapshot() {
+    let node = unique("node");
+    many_pods_on(&node, 3);
+    let fx = fixture();
+    let http = reqwest::Client::new();
+    let token = fx.kube.api_token("vault-csi", "vault-csi-driver");
+    let page = |query: Vec<(&'static str, String)>| {
+        let url =
+            reqwest::Url::parse_with_params(&format!("{}/api/v1/pods", fx.kube.url()), &query)
+                .unwrap();
+        let request = http.get(url).bearer_auth(&token);
+        async move {
+            let answer = request.send().await.unwrap();
+            (
+                answer.status().as_u16(),
+                answer.json::<Value>().await.unwrap(),
+            )
+        }
+    };
+    let selector = ("fieldSelector", format!("spec.nodeName={node}"));
+    let (status, first) = page(vec![selector.clone(), ("limit", "2".into())]).await;
+    assert_eq!(status, 200);
+    assert_eq!(first["kind"], "PodList");
+    assert_eq!(first["items"].as_array().unwrap().len(), 2);
+    let next = first["metadata"]["continue"].as_str().unwrap().to_owned();
+    // A change between pages is not in the list's later pages.
+    many_pods_on(&node, 1);
+    let (_, second) = page(vec![
+        selector.clone(),
+        ("limit", "2".into()),
+        ("continue", next.clone()),
+    ])
+    .await;
+    assert_eq!(second["items"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        second["metadata"]["resourceVersion"],
+        first["metadata"]["resourceVersion"]
+    );
+    assert!(second["metadata"].get("continue").is_none());
+    let (status, refused) = page(vec![
+        selector.clone(),
+        ("continue", next.clone()),
+        ("resourceVersion", "1".into()),
+    ])
+    .await;
+    assert_eq!(
+        (status, refused["reason"].as_str()),
+        (400, Some("BadRequest"))
+    );
+    fx.kube.compact();
+    let (status, gone) = page(vec![selector, ("continue", next)]).await;
+    assert_eq!((status, gone["reason"].as_str()), (410, Some("Expired")));
 }
 
 fn pod_reads(driver: &Driver, source: &str) -> u64 {
