@@ -202,6 +202,32 @@ async fn the_stand_in_pages_a_list_from_one_snapshot() {
     assert_eq!((status, gone["reason"].as_str()), (410, Some("Expired")));
 }
 
+#[tokio::test]
+async fn the_stand_in_writes_watch_events_type_first() {
+    let node = unique("node");
+    let fx = fixture();
+    let query = [
+        ("fieldSelector", format!("spec.nodeName={node}")),
+        ("watch", "true".into()),
+        ("timeoutSeconds", "5".into()),
+    ];
+    let url =
+        reqwest::Url::parse_with_params(&format!("{}/api/v1/pods", fx.kube.url()), &query).unwrap();
+    let mut answer = reqwest::Client::new()
+        .get(url)
+        .bearer_auth(fx.kube.api_token("vault-csi", "vault-csi-driver"))
+        .send()
+        .await
+        .unwrap();
+    many_pods_on(&node, 1);
+    let line = answer.chunk().await.unwrap().unwrap();
+    assert!(
+        line.starts_with(br#"{"type":"ADDED","object":{"#),
+        "{}",
+        String::from_utf8_lossy(&line)
+    );
+}
+
 fn pod_reads(driver: &Driver, source: &str) -> u64 {
     let (_, body) = driver.http_get("/metrics");
     let prefix = format!("vault_csi_pod_reads_total{{source=\"{source}\"}} ");

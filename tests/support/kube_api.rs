@@ -91,11 +91,14 @@ fn selects(node: Option<&str>, pod: &Value) -> bool {
     node.is_none_or(|node| pod["spec"]["nodeName"].as_str() == Some(node))
 }
 
-/// One line of a watch response.
+/// One line of a watch response, `type` before `object` as the API server
+/// writes it (Go's `metav1.WatchEvent` field order): a client that reads
+/// the object by its type can decode it in one pass.
 fn watch_line(kind: &str, object: &Value) -> Bytes {
-    let mut line = json!({"type": kind, "object": object}).to_string();
-    line.push('\n');
-    Bytes::from(line)
+    Bytes::from(format!(
+        "{{\"type\":{},\"object\":{object}}}\n",
+        json!(kind)
+    ))
 }
 
 struct State {
