@@ -228,6 +228,22 @@ async fn the_stand_in_writes_watch_events_type_first() {
     );
 }
 
+#[tokio::test]
+async fn a_list_longer_than_one_page_is_cached_whole() {
+    let node = unique("node");
+    // The watcher asks for 500 Pods a page.
+    let ids = many_pods_on(&node, 501);
+    let (cache, _dir) = follow(&node).await;
+    assert_eq!(cache.len(), 501);
+    for id in [&ids[0], &ids[250], &ids[500]] {
+        assert!(
+            cache
+                .get(&id.namespace, &id.pod_name, &id.pod_uid)
+                .is_some()
+        );
+    }
+}
+
 fn pod_reads(driver: &Driver, source: &str) -> u64 {
     let (_, body) = driver.http_get("/metrics");
     let prefix = format!("vault_csi_pod_reads_total{{source=\"{source}\"}} ");
