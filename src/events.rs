@@ -163,6 +163,8 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 mod tests {
     use super::*;
 
+    /// A recorder whose API server is never reached (kube's client needs a
+    /// runtime to start).
     fn recorder() -> EventRecorder {
         let args = crate::kube::KubeArgs {
             kube_api_url: Some("http://127.0.0.1:1".into()),
@@ -180,14 +182,14 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_first_occurrence_creates_an_event() {
+    #[tokio::test]
+    async fn the_first_occurrence_creates_an_event() {
         let r = recorder();
         assert_eq!(r.decide(&key("m"), Instant::now()), Decision::Create);
     }
 
-    #[test]
-    fn repeats_within_the_interval_are_held() {
+    #[tokio::test]
+    async fn repeats_within_the_interval_are_held() {
         let r = recorder();
         let t = Instant::now();
         r.decide(&key("m"), t);
@@ -198,8 +200,8 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_repeat_after_the_interval_patches_the_count() {
+    #[tokio::test]
+    async fn a_repeat_after_the_interval_patches_the_count() {
         let r = recorder();
         let t = Instant::now();
         r.decide(&key("m"), t);
@@ -226,8 +228,8 @@ mod tests {
         );
     }
 
-    #[test]
-    fn another_message_is_another_event() {
+    #[tokio::test]
+    async fn another_message_is_another_event() {
         let r = recorder();
         let t = Instant::now();
         r.decide(&key("a"), t);

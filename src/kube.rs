@@ -1,15 +1,28 @@
-//! A small Kubernetes API client: read a Pod, post an Event. In-cluster
-//! settings by default, overridable for running outside a cluster.
+//! The driver's Kubernetes API client on kube-rs: read a Pod, post an Event,
+//! follow the node's Pods. In-cluster settings by default, overridable for
+//! running outside a cluster.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
+use ::kube::api::{Api, Patch, PatchParams, PostParams};
+use ::kube::runtime::watcher;
 use clap::Args;
+use futures_util::{Stream, StreamExt};
+use k8s_openapi::api::core::v1::{ConfigMap, Event, EventSource, ObjectReference};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+use k8s_openapi::jiff::Timestamp;
 
 use crate::pod::Pod;
 
 const SERVICE_ACCOUNT_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
+const COMPONENT: &str = "vault-csi-driver";
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Bound on one request, retries of 429/503/504 included (the watch has its own).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long one watch request runs before it is renewed.
+const WATCH_TIMEOUT_SECS: u32 = 300;
 
 /// Flags for reaching the API server (defaults: the in-cluster settings).
 #[derive(Debug, Clone, Args)]
@@ -17,10 +30,10 @@ pub struct KubeArgs {
     /// API server URL; default `https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT`.
     #[arg(long, env = "KUBE_API_URL")]
     pub kube_api_url: Option<String>,
-    /// CA bundle that signs the API server's certificate; default the ServiceAccount's `ca.crt`.
+    /// CA bundle that signs the API server's certificate (re-read about every minute); default the ServiceAccount's `ca.crt`.
     #[arg(long, env = "KUBE_CA_FILE")]
     pub kube_ca_file: Option<PathBuf>,
-    /// Bearer token file of the driver's own ServiceAccount (re-read when it changes); default the ServiceAccount's `token`.
+    /// Bearer token file of the driver's own ServiceAccount (re-read about every minute, as kubelet rotates it); default the ServiceAccount's `token`.
     #[arg(long, env = "KUBE_TOKEN_FILE")]
     pub kube_token_file: Option<PathBuf>,
 }
@@ -31,7 +44,7 @@ pub enum KubeError {
     /// No API server address could be worked out.
     #[error("no Kubernetes API server configured: set --kube-api-url or run in a cluster")]
     NotConfigured,
-    /// A setting (CA file, URL) is unusable.
+    /// A setting (CA file, URL, token file) is unusable.
     #[error("Kubernetes client settings: {0}")]
     Settings(String),
     /// The Pod does not exist.
@@ -68,7 +81,7 @@ pub enum KubeError {
         /// Why.
         reason: String,
     },
-    /// The API server answered something that is not a Pod.
+    /// The API server answered something that is not what was asked for.
     #[error("unexpected answer from the API server for {what}: {reason}")]
     BadResponse {
         /// What was asked.
@@ -89,49 +102,70 @@ pub struct PodEvent {
     pub message: String,
 }
 
+/// One change to the node's Pods.
+#[derive(Debug)]
+pub enum PodChange {
+    /// A complete list of the node's Pods: it replaces whatever was held.
+    Listed(Vec<Pod>),
+    /// The Pod was added or modified: this is its state now.
+    Applied(Box<Pod>),
+    /// The Pod was deleted; this was its last state.
+    Deleted(Box<Pod>),
+    /// The watch cannot resume (410 Gone): a fresh list follows.
+    Expired,
+}
+
 /// The driver's API server client; cheap to clone.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct KubeClient {
-    base: String,
-    http: reqwest::Client,
-    token: std::sync::Arc<TokenFile>,
+    client: ::kube::Client,
+    url: String,
     reporting_instance: String,
+}
+
+impl std::fmt::Debug for KubeClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KubeClient")
+            .field("url", &self.url)
+            .field("reporting_instance", &self.reporting_instance)
+            .finish_non_exhaustive()
+    }
 }
 
 impl KubeClient {
     /// Builds a client from flags, falling back to the in-cluster settings.
+    /// Needs a Tokio runtime (kube's client starts a task).
     pub fn new(args: &KubeArgs, node_id: &str) -> Result<Self, KubeError> {
-        let base = match &args.kube_api_url {
+        let url = match &args.kube_api_url {
             Some(url) => url.trim_end_matches('/').to_string(),
             None => in_cluster_url().ok_or(KubeError::NotConfigured)?,
         };
+        let mut config = ::kube::Config::new(
+            url.parse()
+                .map_err(|e| KubeError::Settings(format!("API server URL {url:?}: {e}")))?,
+        );
+        config.connect_timeout = Some(CONNECT_TIMEOUT);
         let default_dir = Path::new(SERVICE_ACCOUNT_DIR);
         let ca_file = args
             .kube_ca_file
             .clone()
             .or_else(|| Some(default_dir.join("ca.crt")).filter(|p| p.exists()));
+        if let Some(ca_file) = ca_file {
+            let unusable = |e: String| KubeError::Settings(format!("{}: {e}", ca_file.display()));
+            let pem = std::fs::read(&ca_file).map_err(|e| unusable(e.to_string()))?;
+            config.root_cert = Some(pem_certificates(&pem).map_err(unusable)?);
+            config.root_cert_file = Some(ca_file);
+        }
         let token_file = args
             .kube_token_file
             .clone()
             .or_else(|| Some(default_dir.join("token")).filter(|p| p.exists()));
-        let mut builder = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(15))
-            .tcp_nodelay(true);
-        if let Some(ca_file) = &ca_file {
-            let pem = std::fs::read(ca_file)
-                .map_err(|e| KubeError::Settings(format!("{}: {e}", ca_file.display())))?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem)
-                .map_err(|e| KubeError::Settings(format!("{}: {e}", ca_file.display())))?;
-            builder = builder.tls_certs_only(certs);
-        }
-        let http = builder
-            .build()
-            .map_err(|e| KubeError::Settings(e.to_string()))?;
+        config.auth_info.token_file = token_file.map(|p| p.to_string_lossy().into_owned());
+        let client =
+            ::kube::Client::try_from(config).map_err(|e| KubeError::Settings(e.to_string()))?;
         Ok(Self {
-            base,
-            http,
-            token: std::sync::Arc::new(TokenFile::new(token_file)),
+            client,
+            url,
             reporting_instance: node_id.to_string(),
         })
     }
@@ -139,35 +173,13 @@ impl KubeClient {
     /// `GET /api/v1/namespaces/{namespace}/pods/{name}`.
     pub async fn get_pod(&self, namespace: &str, name: &str) -> Result<Pod, KubeError> {
         let what = format!("pod {namespace}/{name}");
-        let url = format!(
-            "{}/api/v1/namespaces/{}/pods/{}",
-            self.base,
-            path_segment(namespace),
-            path_segment(name)
-        );
-        let response = self
-            .authorized(self.http.get(url))
-            .send()
-            .await
-            .map_err(|e| unavailable(&what, &e))?;
-        match response.status().as_u16() {
-            200 => {
-                let body = response.bytes().await.map_err(|e| unavailable(&what, &e))?;
-                Pod::from_json(&body).map_err(|e| KubeError::BadResponse {
-                    what,
-                    reason: e.to_string(),
-                })
-            }
-            404 => Err(KubeError::PodNotFound {
+        let pods: Api<NodePod> = Api::namespaced(self.client.clone(), &path_segment(namespace));
+        let pod = bounded(&what, pods.get_opt(&path_segment(name))).await?;
+        pod.map(|pod| pod.pod)
+            .ok_or_else(|| KubeError::PodNotFound {
                 namespace: namespace.to_string(),
                 name: name.to_string(),
-            }),
-            status @ (401 | 403) => Err(KubeError::Refused { status, what }),
-            status => Err(KubeError::Unavailable {
-                what,
-                reason: format!("HTTP {status}"),
-            }),
-        }
+            })
     }
 
     /// `GET /api/v1/namespaces/{namespace}/configmaps/{name}`: its `data`.
@@ -176,102 +188,56 @@ impl KubeClient {
         namespace: &str,
         name: &str,
     ) -> Result<std::collections::BTreeMap<String, String>, KubeError> {
-        #[derive(serde::Deserialize)]
-        struct ConfigMap {
-            #[serde(default)]
-            data: Option<std::collections::BTreeMap<String, String>>,
-        }
         let what = format!("configmap {namespace}/{name}");
-        let url = format!(
-            "{}/api/v1/namespaces/{}/configmaps/{}",
-            self.base,
-            path_segment(namespace),
-            path_segment(name)
-        );
-        let response = self
-            .authorized(self.http.get(url))
-            .send()
-            .await
-            .map_err(|e| unavailable(&what, &e))?;
-        match response.status().as_u16() {
-            200 => {
-                let body = response.bytes().await.map_err(|e| unavailable(&what, &e))?;
-                let map: ConfigMap =
-                    serde_json::from_slice(&body).map_err(|e| KubeError::BadResponse {
-                        what,
-                        reason: e.to_string(),
-                    })?;
-                Ok(map.data.unwrap_or_default())
-            }
-            404 => Err(KubeError::ConfigMapNotFound {
+        let maps: Api<ConfigMap> = Api::namespaced(self.client.clone(), &path_segment(namespace));
+        let map = bounded(&what, maps.get_opt(&path_segment(name))).await?;
+        map.map(|map| map.data.unwrap_or_default())
+            .ok_or_else(|| KubeError::ConfigMapNotFound {
                 namespace: namespace.to_string(),
                 name: name.to_string(),
-            }),
-            status @ (401 | 403) => Err(KubeError::Refused { status, what }),
-            status => Err(KubeError::Unavailable {
-                what,
-                reason: format!("HTTP {status}"),
-            }),
-        }
+            })
     }
 
-    /// Posts an Event on the Pod (`core/v1`), attributed to this driver and node.
+    /// Posts an Event on the Pod (`core/v1`), attributed to this driver and
+    /// node; returns the Event's name.
     pub async fn post_event(&self, pod: &Pod, event: &PodEvent) -> Result<String, KubeError> {
         let namespace = &pod.metadata.namespace;
         let what = format!("event on pod {namespace}/{}", pod.metadata.name);
-        let now = rfc3339_now();
-        let body = serde_json::json!({
-            "apiVersion": "v1",
-            "kind": "Event",
-            "metadata": {
-                "generateName": format!("{}.", pod.metadata.name),
-                "namespace": namespace,
+        let now = Time(Timestamp::now());
+        let body = Event {
+            metadata: ObjectMeta {
+                generate_name: Some(format!("{}.", pod.metadata.name)),
+                namespace: Some(namespace.clone()),
+                ..ObjectMeta::default()
             },
-            "involvedObject": {
-                "apiVersion": "v1",
-                "kind": "Pod",
-                "name": pod.metadata.name,
-                "namespace": namespace,
-                "uid": pod.metadata.uid,
+            involved_object: ObjectReference {
+                api_version: Some("v1".into()),
+                kind: Some("Pod".into()),
+                name: Some(pod.metadata.name.clone()),
+                namespace: Some(namespace.clone()),
+                uid: Some(pod.metadata.uid.clone()),
+                ..ObjectReference::default()
             },
-            "type": event.kind,
-            "reason": event.reason,
-            "message": event.message,
-            "source": {"component": "vault-csi-driver", "host": self.reporting_instance},
-            "reportingComponent": "vault-csi-driver",
-            "reportingInstance": self.reporting_instance,
-            "firstTimestamp": now,
-            "lastTimestamp": now,
-            "count": 1,
-        });
-        let url = format!(
-            "{}/api/v1/namespaces/{}/events",
-            self.base,
-            path_segment(namespace)
-        );
-        let response = self
-            .authorized(self.http.post(url))
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| unavailable(&what, &e))?;
-        match response.status().as_u16() {
-            200..=299 => {
-                let created: serde_json::Value = response.json().await.unwrap_or_default();
-                Ok(created["metadata"]["name"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string())
-            }
-            status @ (401 | 403) => Err(KubeError::Refused { status, what }),
-            status => Err(KubeError::Unavailable {
-                what,
-                reason: format!("HTTP {status}"),
+            type_: Some(event.kind.into()),
+            reason: Some(event.reason.clone()),
+            message: Some(event.message.clone()),
+            source: Some(EventSource {
+                component: Some(COMPONENT.into()),
+                host: Some(self.reporting_instance.clone()),
             }),
-        }
+            reporting_component: Some(COMPONENT.into()),
+            reporting_instance: Some(self.reporting_instance.clone()),
+            first_timestamp: Some(now.clone()),
+            last_timestamp: Some(now),
+            count: Some(1),
+            ..Event::default()
+        };
+        let events: Api<Event> = Api::namespaced(self.client.clone(), &path_segment(namespace));
+        let created = bounded(&what, events.create(&PostParams::default(), &body)).await?;
+        Ok(created.metadata.name.unwrap_or_default())
     }
 
-    /// Bumps `count` and `lastTimestamp` of an event posted before.
+    /// Bumps `count` and `lastTimestamp` of an Event posted before.
     pub async fn patch_event_count(
         &self,
         namespace: &str,
@@ -279,290 +245,189 @@ impl KubeClient {
         count: u32,
     ) -> Result<(), KubeError> {
         let what = format!("event {namespace}/{name}");
-        let url = format!(
-            "{}/api/v1/namespaces/{}/events/{}",
-            self.base,
-            path_segment(namespace),
-            path_segment(name)
-        );
-        let body = serde_json::json!({"count": count, "lastTimestamp": rfc3339_now()});
-        let response = self
-            .authorized(self.http.patch(url))
-            .header("content-type", "application/merge-patch+json")
-            .body(body.to_string())
-            .send()
+        let patch = Patch::Merge(serde_json::json!({
+            "count": count,
+            "lastTimestamp": Time(Timestamp::now()),
+        }));
+        let events: Api<Event> = Api::namespaced(self.client.clone(), &path_segment(namespace));
+        let (name, params) = (path_segment(name), PatchParams::default());
+        bounded(&what, events.patch(&name, &params, &patch))
             .await
-            .map_err(|e| unavailable(&what, &e))?;
-        match response.status().as_u16() {
-            200..=299 => Ok(()),
-            status @ (401 | 403) => Err(KubeError::Refused { status, what }),
-            status => Err(KubeError::Unavailable {
-                what,
-                reason: format!("HTTP {status}"),
-            }),
-        }
+            .map(drop)
     }
 
-    /// Every Pod on `node` (`GET /api/v1/pods?fieldSelector=spec.nodeName=..`,
-    /// page by page), and the list's resourceVersion to watch from.
-    pub async fn list_node_pods(&self, node: &str) -> Result<(Vec<Pod>, String), KubeError> {
-        let what = format!("pods on node {node}");
-        let mut pods = Vec::new();
-        let mut next_page = String::new();
-        loop {
-            let mut query = vec![
-                ("fieldSelector", format!("spec.nodeName={node}")),
-                ("limit", "500".to_string()),
-            ];
-            if !next_page.is_empty() {
-                query.push(("continue", next_page.clone()));
-            }
-            let response = self
-                .authorized(self.http.get(self.url_with_query("/api/v1/pods", &query)?))
-                .send()
-                .await
-                .map_err(|e| unavailable(&what, &e))?;
-            let body = match response.status().as_u16() {
-                200 => response.bytes().await.map_err(|e| unavailable(&what, &e))?,
-                status @ (401 | 403) => return Err(KubeError::Refused { status, what }),
-                status => {
-                    return Err(KubeError::Unavailable {
-                        what,
-                        reason: format!("HTTP {status}"),
-                    });
-                }
-            };
-            let page: PodList =
-                serde_json::from_slice(&body).map_err(|e| KubeError::BadResponse {
-                    what: what.clone(),
-                    reason: e.to_string(),
-                })?;
-            pods.extend(page.items);
-            if page.metadata.next_page.is_empty() {
-                return Ok((pods, page.metadata.resource_version));
-            }
-            next_page = page.metadata.next_page;
-        }
-    }
-
-    /// Watches the Pods on `node` from `resource_version` until the API
-    /// server ends the watch (after about `timeout`).
-    pub async fn watch_node_pods(
+    /// The Pods on `node` (`spec.nodeName`), followed: a complete list first,
+    /// then each change as it happens. A watch the API server ends is
+    /// resumed; one it cannot resume is followed by a fresh list. Errors
+    /// are yielded as they happen; polling on resumes where it can.
+    pub fn watch_node_pods(
         &self,
         node: &str,
-        resource_version: &str,
-        timeout: Duration,
-    ) -> Result<PodWatch, KubeError> {
+    ) -> impl Stream<Item = Result<PodChange, KubeError>> + Send + 'static {
         let what = format!("watch of pods on node {node}");
-        let query = [
-            ("fieldSelector", format!("spec.nodeName={node}")),
-            ("watch", "true".to_string()),
-            ("resourceVersion", resource_version.to_string()),
-            ("allowWatchBookmarks", "true".to_string()),
-            ("timeoutSeconds", timeout.as_secs().to_string()),
-        ];
-        let response = self
-            .authorized(self.http.get(self.url_with_query("/api/v1/pods", &query)?))
-            // The watch is long; this bounds a server that stops talking.
-            .timeout(timeout + Duration::from_secs(30))
-            .send()
-            .await
-            .map_err(|e| unavailable(&what, &e))?;
-        match response.status().as_u16() {
-            200 => Ok(PodWatch {
-                response: Some(response),
-                buffer: Vec::new(),
-                what,
-            }),
-            // Too old to resume from (some servers say so before streaming).
-            410 => Ok(PodWatch {
-                response: None,
-                buffer: Vec::new(),
-                what,
-            }),
-            status @ (401 | 403) => Err(KubeError::Refused { status, what }),
-            status => Err(KubeError::Unavailable {
-                what,
-                reason: format!("HTTP {status}"),
-            }),
-        }
-    }
-
-    fn url_with_query(
-        &self,
-        path: &str,
-        query: &[(&str, String)],
-    ) -> Result<reqwest::Url, KubeError> {
-        let mut url = reqwest::Url::parse(&format!("{}{path}", self.base))
-            .map_err(|e| KubeError::Settings(format!("API server URL: {e}")))?;
-        url.query_pairs_mut()
-            .extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
-        Ok(url)
-    }
-
-    fn authorized(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-        match self.token.read() {
-            Some(token) => request.bearer_auth(token),
-            None => request,
-        }
-    }
-}
-
-/// `v1.PodList`, reduced to what a Pod cache needs.
-#[derive(Debug, serde::Deserialize)]
-struct PodList {
-    #[serde(default)]
-    metadata: ListMeta,
-    #[serde(default)]
-    items: Vec<Pod>,
-}
-
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ListMeta {
-    #[serde(default)]
-    resource_version: String,
-    #[serde(default, rename = "continue")]
-    next_page: String,
-}
-
-/// One change a Pod watch reports.
-#[derive(Debug)]
-pub enum PodChange {
-    /// The Pod was added or modified: this is its state now.
-    Applied {
-        /// The Pod.
-        pod: Box<Pod>,
-        /// Its `metadata.resourceVersion`, to resume from.
-        resource_version: String,
-    },
-    /// The Pod was deleted.
-    Deleted {
-        /// The Pod's last state.
-        pod: Box<Pod>,
-        /// The deletion's resourceVersion.
-        resource_version: String,
-    },
-    /// Nothing changed, but the watch has seen everything up to here.
-    Bookmark {
-        /// The resourceVersion to resume from.
-        resource_version: String,
-    },
-    /// The resourceVersion is too old to resume from: list again.
-    Expired,
-}
-
-impl PodChange {
-    /// The resourceVersion to resume a watch from after this change.
-    pub fn resource_version(&self) -> Option<&str> {
-        match self {
-            PodChange::Applied {
-                resource_version, ..
-            }
-            | PodChange::Deleted {
-                resource_version, ..
-            }
-            | PodChange::Bookmark { resource_version } => Some(resource_version),
-            PodChange::Expired => None,
-        }
-    }
-}
-
-/// A running watch: one JSON event per line of a long response.
-#[derive(Debug)]
-pub struct PodWatch {
-    /// `None` when the server refused the resourceVersion as too old.
-    response: Option<reqwest::Response>,
-    buffer: Vec<u8>,
-    what: String,
-}
-
-/// One line of a watch: `{"type": "ADDED", "object": {...}}`.
-#[derive(Debug, serde::Deserialize)]
-struct WatchLine {
-    #[serde(rename = "type")]
-    kind: String,
-    object: serde_json::Value,
-}
-
-impl PodWatch {
-    /// The next change, or `None` when the server ended the watch.
-    pub async fn next(&mut self) -> Result<Option<PodChange>, KubeError> {
-        loop {
-            if let Some(end) = self.buffer.iter().position(|b| *b == b'\n') {
-                let line: Vec<u8> = self.buffer.drain(..=end).collect();
-                if line.iter().all(u8::is_ascii_whitespace) {
-                    continue;
+        let config = watcher::Config::default()
+            .fields(&format!("spec.nodeName={node}"))
+            .timeout(WATCH_TIMEOUT_SECS);
+        let mut listing: Vec<Pod> = Vec::new();
+        watcher(Api::<NodePod>::all(self.client.clone()), config).filter_map(move |event| {
+            let change = match event {
+                Ok(watcher::Event::Init) => {
+                    listing.clear();
+                    None
                 }
-                return self.parse(&line).map(Some);
-            }
-            let Some(response) = self.response.as_mut() else {
-                return Ok(Some(PodChange::Expired));
+                Ok(watcher::Event::InitApply(pod)) => {
+                    listing.push(pod.pod);
+                    None
+                }
+                Ok(watcher::Event::InitDone) => {
+                    Some(Ok(PodChange::Listed(std::mem::take(&mut listing))))
+                }
+                Ok(watcher::Event::Apply(pod)) => Some(Ok(PodChange::Applied(Box::new(pod.pod)))),
+                Ok(watcher::Event::Delete(pod)) => Some(Ok(PodChange::Deleted(Box::new(pod.pod)))),
+                Err(watcher::Error::WatchError(status)) if status.code == 410 => {
+                    Some(Ok(PodChange::Expired))
+                }
+                Err(error) => {
+                    listing = Vec::new();
+                    Some(Err(watch_error(&what, error)))
+                }
             };
-            match response.chunk().await {
-                Ok(Some(chunk)) => self.buffer.extend_from_slice(&chunk),
-                Ok(None) if self.buffer.iter().all(u8::is_ascii_whitespace) => return Ok(None),
-                // A last event without its newline.
-                Ok(None) => self.buffer.push(b'\n'),
-                Err(e) => return Err(unavailable(&self.what, &e)),
-            }
-        }
-    }
-
-    fn parse(&self, line: &[u8]) -> Result<PodChange, KubeError> {
-        let bad = |reason: String| KubeError::BadResponse {
-            what: self.what.clone(),
-            reason,
-        };
-        let event: WatchLine = serde_json::from_slice(line).map_err(|e| bad(e.to_string()))?;
-        let resource_version = event.object["metadata"]["resourceVersion"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        match event.kind.as_str() {
-            "ADDED" | "MODIFIED" | "DELETED" => {
-                let pod: Pod =
-                    serde_json::from_value(event.object).map_err(|e| bad(e.to_string()))?;
-                let pod = Box::new(pod);
-                Ok(if event.kind == "DELETED" {
-                    PodChange::Deleted {
-                        pod,
-                        resource_version,
-                    }
-                } else {
-                    PodChange::Applied {
-                        pod,
-                        resource_version,
-                    }
-                })
-            }
-            "BOOKMARK" => Ok(PodChange::Bookmark { resource_version }),
-            // A `Status`: 410 Gone means "too old, list again".
-            "ERROR" if event.object["code"].as_u64() == Some(410) => Ok(PodChange::Expired),
-            "ERROR" => Err(KubeError::Unavailable {
-                what: self.what.clone(),
-                reason: event.object["message"]
-                    .as_str()
-                    .unwrap_or("watch error")
-                    .to_string(),
-            }),
-            other => Err(bad(format!("unknown watch event type {other:?}"))),
-        }
+            std::future::ready(change)
+        })
     }
 }
 
-fn unavailable(what: &str, error: &reqwest::Error) -> KubeError {
-    let reason = if error.is_timeout() {
-        "timed out".to_string()
-    } else if error.is_connect() {
-        "connection failed".to_string()
-    } else {
-        error.to_string()
-    };
-    KubeError::Unavailable {
-        what: what.to_string(),
-        reason,
+/// A Pod as list, watch and GET return it: the lean [`Pod`], and the
+/// metadata kube's watcher reads (only `resourceVersion`).
+#[derive(Debug, Clone)]
+struct NodePod {
+    meta: ObjectMeta,
+    pod: Pod,
+}
+
+impl<'de> serde::Deserialize<'de> for NodePod {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let pod = Pod::deserialize(deserializer)?;
+        let meta = ObjectMeta {
+            resource_version: Some(pod.metadata.resource_version.clone()),
+            ..ObjectMeta::default()
+        };
+        Ok(Self { meta, pod })
     }
+}
+
+type CorePod = k8s_openapi::api::core::v1::Pod;
+
+impl ::kube::Resource for NodePod {
+    type DynamicType = ();
+    type Scope = k8s_openapi::NamespaceResourceScope;
+
+    fn kind(_: &()) -> Cow<'_, str> {
+        <CorePod as k8s_openapi::Resource>::KIND.into()
+    }
+
+    fn group(_: &()) -> Cow<'_, str> {
+        <CorePod as k8s_openapi::Resource>::GROUP.into()
+    }
+
+    fn version(_: &()) -> Cow<'_, str> {
+        <CorePod as k8s_openapi::Resource>::VERSION.into()
+    }
+
+    fn plural(_: &()) -> Cow<'_, str> {
+        <CorePod as k8s_openapi::Resource>::URL_PATH_SEGMENT.into()
+    }
+
+    fn meta(&self) -> &ObjectMeta {
+        &self.meta
+    }
+
+    fn meta_mut(&mut self) -> &mut ObjectMeta {
+        &mut self.meta
+    }
+}
+
+/// `request`, given up after [`REQUEST_TIMEOUT`]: kube's client sets no
+/// overall timeout, and a publish must not wait on a silent API server.
+async fn bounded<T>(
+    what: &str,
+    request: impl Future<Output = Result<T, ::kube::Error>>,
+) -> Result<T, KubeError> {
+    match tokio::time::timeout(REQUEST_TIMEOUT, request).await {
+        Ok(result) => result.map_err(|error| kube_error(what.to_string(), error)),
+        Err(_) => Err(KubeError::Unavailable {
+            what: what.to_string(),
+            reason: "timed out".into(),
+        }),
+    }
+}
+
+fn kube_error(what: String, error: ::kube::Error) -> KubeError {
+    match error {
+        ::kube::Error::Api(status) if matches!(status.code, 401 | 403) => KubeError::Refused {
+            status: status.code,
+            what,
+        },
+        ::kube::Error::Api(status) => KubeError::Unavailable {
+            what,
+            reason: format!("HTTP {}: {}", status.code, status.message),
+        },
+        ::kube::Error::SerdeError(error) => KubeError::BadResponse {
+            what,
+            reason: error.to_string(),
+        },
+        other => KubeError::Unavailable {
+            what,
+            reason: transport_reason(&other),
+        },
+    }
+}
+
+fn watch_error(what: &str, error: watcher::Error) -> KubeError {
+    let what = what.to_string();
+    match error {
+        watcher::Error::InitialListFailed(error)
+        | watcher::Error::WatchStartFailed(error)
+        | watcher::Error::WatchFailed(error) => kube_error(what, error),
+        watcher::Error::WatchError(status) => KubeError::Unavailable {
+            what,
+            reason: format!("HTTP {}: {}", status.code, status.message),
+        },
+        error @ watcher::Error::NoResourceVersion => KubeError::BadResponse {
+            what,
+            reason: error.to_string(),
+        },
+    }
+}
+
+/// A short reason for a failure below HTTP: the I/O error at the bottom of
+/// the chain says more than the layers of client wrappers above it.
+fn transport_reason(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(current) = cause {
+        if let Some(io) = current.downcast_ref::<std::io::Error>() {
+            return match io.kind() {
+                std::io::ErrorKind::TimedOut => "timed out".to_string(),
+                _ => format!("connection failed ({io})"),
+            };
+        }
+        cause = current.source();
+    }
+    error.to_string()
+}
+
+/// The DER certificates of a PEM bundle.
+fn pem_certificates(pem: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let certs = CertificateDer::pem_slice_iter(pem)
+        .map(|cert| cert.map(|der| der.to_vec()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    if certs.is_empty() {
+        return Err("no PEM certificate in the file".into());
+    }
+    Ok(certs)
 }
 
 fn in_cluster_url() -> Option<String> {
@@ -577,7 +442,8 @@ fn in_cluster_url() -> Option<String> {
 }
 
 /// Names and namespaces are DNS labels/subdomains, but the values come from
-/// kubelet's request: keep anything else from reshaping the URL.
+/// kubelet's request and kube's client puts them in the path as they are:
+/// keep anything else from reshaping the URL.
 fn path_segment(text: &str) -> String {
     text.chars()
         .map(|c| match c {
@@ -594,46 +460,6 @@ fn path_segment(text: &str) -> String {
         .collect()
 }
 
-fn rfc3339_now() -> String {
-    let secs = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    crate::timefmt::rfc3339(secs)
-}
-
-/// The driver's ServiceAccount token, re-read when the file changes
-/// (kubelet rotates projected tokens in place).
-#[derive(Debug)]
-struct TokenFile {
-    path: Option<PathBuf>,
-    cached: Mutex<Option<(SystemTime, u64, String)>>,
-}
-
-impl TokenFile {
-    fn new(path: Option<PathBuf>) -> Self {
-        Self {
-            path,
-            cached: Mutex::new(None),
-        }
-    }
-
-    fn read(&self) -> Option<String> {
-        let path = self.path.as_ref()?;
-        let meta = std::fs::metadata(path).ok()?;
-        let stamp = (meta.modified().ok()?, meta.len());
-        let mut cached = self.cached.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((modified, len, token)) = cached.as_ref()
-            && (*modified, *len) == stamp
-        {
-            return Some(token.clone());
-        }
-        let token = std::fs::read_to_string(path).ok()?.trim().to_string();
-        *cached = Some((stamp.0, stamp.1, token.clone()));
-        Some(token)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -646,18 +472,36 @@ mod tests {
     }
 
     #[test]
-    fn a_changed_token_file_is_read_again() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("token");
-        std::fs::write(&path, "first\n").unwrap();
-        let token = TokenFile::new(Some(path.clone()));
-        assert_eq!(token.read().as_deref(), Some("first"));
-        std::fs::write(&path, "second-longer\n").unwrap();
-        assert_eq!(token.read().as_deref(), Some("second-longer"));
+    fn a_watched_pod_carries_its_resource_version_for_the_watcher() {
+        use ::kube::ResourceExt;
+        let pod: NodePod = serde_json::from_str(
+            r#"{"metadata": {"name": "web", "namespace": "ns", "uid": "u", "resourceVersion": "42"}}"#,
+        )
+        .unwrap();
+        assert_eq!(pod.resource_version().as_deref(), Some("42"));
+        assert_eq!(pod.pod.metadata.uid, "u");
     }
 
     #[test]
-    fn no_token_file_means_no_bearer() {
-        assert_eq!(TokenFile::new(None).read(), None);
+    fn a_pod_is_addressed_as_core_v1_pods() {
+        use ::kube::Resource;
+        assert_eq!(
+            NodePod::url_path(&(), Some("ns")),
+            "/api/v1/namespaces/ns/pods"
+        );
+        assert_eq!(NodePod::api_version(&()), "v1");
+    }
+
+    #[test]
+    fn a_ca_file_without_certificates_is_refused() {
+        assert!(pem_certificates(b"not a certificate").is_err());
+    }
+
+    #[test]
+    fn io_failures_name_the_connection() {
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert!(transport_reason(&refused).starts_with("connection failed"));
+        let slow = std::io::Error::from(std::io::ErrorKind::TimedOut);
+        assert_eq!(transport_reason(&slow), "timed out");
     }
 }

@@ -49,6 +49,9 @@ pub struct ObjectMeta {
     /// `metadata.uid`, compared with the uid kubelet puts in the request.
     #[serde(deserialize_with = "null_as_default")]
     pub uid: String,
+    /// `metadata.resourceVersion`: where a watch of the Pod resumes.
+    #[serde(deserialize_with = "null_as_default")]
+    pub resource_version: String,
     /// `metadata.annotations`; sorted so that everything derived from them is
     /// deterministic.
     #[serde(deserialize_with = "null_as_default")]
@@ -291,6 +294,7 @@ mod tests {
         assert_eq!(pod.metadata.name, "web-7d9c6b5f4-x2k8q");
         assert_eq!(pod.metadata.namespace, "shop");
         assert_eq!(pod.metadata.uid, "3f1c2a9e-5b7d-4e8f-9a0b-1c2d3e4f5a6b");
+        assert_eq!(pod.metadata.resource_version, "918273");
         assert_eq!(pod.annotations().len(), 4);
         assert_eq!(
             pod.annotations()["vault.hashicorp.com/agent-inject-secret-db"],

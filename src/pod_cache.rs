@@ -10,13 +10,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use tokio::sync::watch;
 
 use crate::kube::{KubeClient, PodChange};
 use crate::pod::Pod;
 
-/// How long one watch request runs before it is renewed.
-const WATCH_TIMEOUT: Duration = Duration::from_secs(300);
 /// First and longest wait before listing again after a failure.
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
@@ -88,10 +87,11 @@ impl PodCache {
     /// Applies one change from the watch.
     pub fn apply(&self, change: PodChange) {
         match change {
-            PodChange::Applied { pod, .. } => {
+            PodChange::Listed(pods) => self.replace(pods),
+            PodChange::Applied(pod) => {
                 lock(&self.pods).insert(key(&pod), Arc::from(pod));
             }
-            PodChange::Deleted { pod, .. } => {
+            PodChange::Deleted(pod) => {
                 let mut pods = lock(&self.pods);
                 // A delete of an older incarnation leaves a newer one alone.
                 if pods
@@ -101,7 +101,9 @@ impl PodCache {
                     pods.remove(&key(&pod));
                 }
             }
-            PodChange::Bookmark { .. } | PodChange::Expired => {}
+            // Changes were missed: nothing held is trusted until the list
+            // that follows.
+            PodChange::Expired => self.lose_sync(),
         }
     }
 
@@ -115,48 +117,32 @@ impl PodCache {
     pub async fn follow(self, kube: KubeClient, node: String) {
         let mut backoff = FIRST_BACKOFF;
         loop {
-            match self.list_and_watch(&kube, &node).await {
-                // The API server asked for a fresh list: no failure, and
-                // only a short pause in case it keeps asking.
-                Ok(()) => {
-                    backoff = FIRST_BACKOFF;
-                    tokio::time::sleep(RELIST_PAUSE).await;
-                }
-                Err(error) => {
-                    self.lose_sync();
-                    tracing::warn!(%error, retry_in = ?backoff, "the node's Pod watch failed; publishes read Pods with a GET meanwhile");
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
+            // A fresh watch starts with a list: after a failure, answers
+            // wait for it rather than trust what may have been missed.
+            let mut changes = std::pin::pin!(kube.watch_node_pods(&node));
+            while let Some(change) = changes.next().await {
+                match change {
+                    Ok(PodChange::Listed(pods)) => {
+                        tracing::debug!(pods = pods.len(), "listed the node's Pods");
+                        self.replace(pods);
+                        backoff = FIRST_BACKOFF;
+                    }
+                    // The API server asked for a fresh list: no failure, and
+                    // only a short pause in case it keeps asking.
+                    Ok(PodChange::Expired) => {
+                        self.lose_sync();
+                        tokio::time::sleep(RELIST_PAUSE).await;
+                    }
+                    Ok(change) => self.apply(change),
+                    Err(error) => {
+                        tracing::warn!(%error, retry_in = ?backoff, "the node's Pod watch failed; publishes read Pods with a GET meanwhile");
+                        break;
+                    }
                 }
             }
-        }
-    }
-
-    /// One list, then watches from it until the resourceVersion expires
-    /// (`Ok`) or a request fails (`Err`).
-    async fn list_and_watch(
-        &self,
-        kube: &KubeClient,
-        node: &str,
-    ) -> Result<(), crate::kube::KubeError> {
-        let (pods, mut resource_version) = kube.list_node_pods(node).await?;
-        tracing::debug!(pods = pods.len(), "listed the node's Pods");
-        self.replace(pods);
-        loop {
-            let mut watch = kube
-                .watch_node_pods(node, &resource_version, WATCH_TIMEOUT)
-                .await?;
-            while let Some(change) = watch.next().await? {
-                if matches!(change, PodChange::Expired) {
-                    self.lose_sync();
-                    return Ok(());
-                }
-                if let Some(at) = change.resource_version().filter(|at| !at.is_empty()) {
-                    resource_version = at.to_string();
-                }
-                self.apply(change);
-            }
-            // The server ended the watch (its timeout): resume where it was.
+            self.lose_sync();
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(MAX_BACKOFF);
         }
     }
 }
@@ -187,10 +173,7 @@ mod tests {
     }
 
     fn applied(pod: Pod) -> PodChange {
-        PodChange::Applied {
-            pod: Box::new(pod),
-            resource_version: "1".into(),
-        }
+        PodChange::Applied(Box::new(pod))
     }
 
     #[test]
@@ -222,15 +205,9 @@ mod tests {
     fn a_deleted_pod_is_gone_but_not_a_newer_incarnation() {
         let cache = PodCache::default();
         cache.replace(vec![pod("web", "u2")]);
-        cache.apply(PodChange::Deleted {
-            pod: Box::new(pod("web", "u1")),
-            resource_version: "2".into(),
-        });
+        cache.apply(PodChange::Deleted(Box::new(pod("web", "u1"))));
         assert!(cache.get("ns", "web", "u2").is_some());
-        cache.apply(PodChange::Deleted {
-            pod: Box::new(pod("web", "u2")),
-            resource_version: "3".into(),
-        });
+        cache.apply(PodChange::Deleted(Box::new(pod("web", "u2"))));
         assert!(cache.get("ns", "web", "u2").is_none());
         assert!(cache.is_empty());
     }
@@ -242,6 +219,16 @@ mod tests {
         cache.lose_sync();
         assert!(cache.get("ns", "web", "u1").is_none());
         cache.replace(vec![pod("web", "u1")]);
+        assert!(cache.get("ns", "web", "u1").is_some());
+    }
+
+    #[test]
+    fn an_expired_watch_stops_answers_until_the_next_list() {
+        let cache = PodCache::default();
+        cache.apply(PodChange::Listed(vec![pod("web", "u1")]));
+        cache.apply(PodChange::Expired);
+        assert!(cache.get("ns", "web", "u1").is_none());
+        cache.apply(PodChange::Listed(vec![pod("web", "u1")]));
         assert!(cache.get("ns", "web", "u1").is_some());
     }
 

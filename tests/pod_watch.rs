@@ -5,8 +5,9 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use serde_json::json;
+use serde_json::{Value, json};
 use support::driver::Driver;
+use support::jwt::PodIdentity;
 use support::pods::{TestPod, VOLUME, kv2_secret};
 use support::{fixture, unique};
 use vault_csi_driver::kube::{KubeArgs, KubeClient};
@@ -131,6 +132,116 @@ async fn an_expired_resource_version_is_listed_again() {
     let pod = test_pod();
     pod.register_on(fixture(), &node, &[]);
     eventually("a Pod added after compaction", || has(&cache, &pod)).await;
+}
+
+/// Registers `count` Pods on `node` (no Vault role needed: only listed).
+fn many_pods_on(node: &str, count: usize) -> Vec<PodIdentity> {
+    (0..count)
+        .map(|i| {
+            let id = PodIdentity::new(&unique("ns"), "app", &format!("web-{i}"));
+            let mut pod = support::pods::pod_json(&id, &[("agent-inject", "true")]);
+            pod["spec"]["nodeName"] = json!(node);
+            fixture().kube.put_pod(pod);
+            id
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_stand_in_pages_a_list_from_one_snapshot() {
+    let node = unique("node");
+    many_pods_on(&node, 3);
+    let fx = fixture();
+    let http = reqwest::Client::new();
+    let token = fx.kube.api_token("vault-csi", "vault-csi-driver");
+    let page = |query: Vec<(&'static str, String)>| {
+        let url =
+            reqwest::Url::parse_with_params(&format!("{}/api/v1/pods", fx.kube.url()), &query)
+                .unwrap();
+        let request = http.get(url).bearer_auth(&token);
+        async move {
+            let answer = request.send().await.unwrap();
+            (
+                answer.status().as_u16(),
+                answer.json::<Value>().await.unwrap(),
+            )
+        }
+    };
+    let selector = ("fieldSelector", format!("spec.nodeName={node}"));
+    let (status, first) = page(vec![selector.clone(), ("limit", "2".into())]).await;
+    assert_eq!(status, 200);
+    assert_eq!(first["kind"], "PodList");
+    assert_eq!(first["items"].as_array().unwrap().len(), 2);
+    let next = first["metadata"]["continue"].as_str().unwrap().to_owned();
+    // A change between pages is not in the list's later pages.
+    many_pods_on(&node, 1);
+    let (_, second) = page(vec![
+        selector.clone(),
+        ("limit", "2".into()),
+        ("continue", next.clone()),
+    ])
+    .await;
+    assert_eq!(second["items"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        second["metadata"]["resourceVersion"],
+        first["metadata"]["resourceVersion"]
+    );
+    assert!(second["metadata"].get("continue").is_none());
+    let (status, refused) = page(vec![
+        selector.clone(),
+        ("continue", next.clone()),
+        ("resourceVersion", "1".into()),
+    ])
+    .await;
+    assert_eq!(
+        (status, refused["reason"].as_str()),
+        (400, Some("BadRequest"))
+    );
+    fx.kube.compact();
+    let (status, gone) = page(vec![selector, ("continue", next)]).await;
+    assert_eq!((status, gone["reason"].as_str()), (410, Some("Expired")));
+}
+
+#[tokio::test]
+async fn the_stand_in_writes_watch_events_type_first() {
+    let node = unique("node");
+    let fx = fixture();
+    let query = [
+        ("fieldSelector", format!("spec.nodeName={node}")),
+        ("watch", "true".into()),
+        ("timeoutSeconds", "5".into()),
+    ];
+    let url =
+        reqwest::Url::parse_with_params(&format!("{}/api/v1/pods", fx.kube.url()), &query).unwrap();
+    let mut answer = reqwest::Client::new()
+        .get(url)
+        .bearer_auth(fx.kube.api_token("vault-csi", "vault-csi-driver"))
+        .send()
+        .await
+        .unwrap();
+    many_pods_on(&node, 1);
+    let line = answer.chunk().await.unwrap().unwrap();
+    assert!(
+        line.starts_with(br#"{"type":"ADDED","object":{"#),
+        "{}",
+        String::from_utf8_lossy(&line)
+    );
+}
+
+#[tokio::test]
+async fn a_list_longer_than_one_page_is_cached_whole() {
+    let node = unique("node");
+    // The watcher asks for 500 Pods a page.
+    let ids = many_pods_on(&node, 501);
+    let (cache, _dir) = follow(&node).await;
+    assert_eq!(cache.len(), 501);
+    for id in [&ids[0], &ids[250], &ids[500]] {
+        assert!(
+            cache
+                .get(&id.namespace, &id.pod_name, &id.pod_uid)
+                .is_some()
+        );
+    }
 }
 
 fn pod_reads(driver: &Driver, source: &str) -> u64 {

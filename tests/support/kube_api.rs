@@ -61,6 +61,10 @@ struct Inner {
     history: Vec<(u64, &'static str, Value)>,
     /// Changes before this resourceVersion are compacted away (410 Gone).
     history_start: u64,
+    /// The Pods as paged lists saw them, by resourceVersion, so that every
+    /// page of one list comes from one snapshot (etcd serves a continued
+    /// list at the first page's revision). Oldest first, a few kept.
+    snapshots: Vec<(u64, Arc<Vec<Value>>)>,
     /// Open watches.
     watchers: Vec<Watcher>,
 }
@@ -90,11 +94,14 @@ fn selects(node: Option<&str>, pod: &Value) -> bool {
     node.is_none_or(|node| pod["spec"]["nodeName"].as_str() == Some(node))
 }
 
-/// One line of a watch response.
+/// One line of a watch response, `type` before `object` as the API server
+/// writes it (Go's `metav1.WatchEvent` field order): a client that reads
+/// the object by its type can decode it in one pass.
 fn watch_line(kind: &str, object: &Value) -> Bytes {
-    let mut line = json!({"type": kind, "object": object}).to_string();
-    line.push('\n');
-    Bytes::from(line)
+    Bytes::from(format!(
+        "{{\"type\":{},\"object\":{object}}}\n",
+        json!(kind)
+    ))
 }
 
 struct State {
@@ -274,6 +281,7 @@ impl KubeApi {
         let mut inner = self.state.lock();
         inner.history.clear();
         inner.history_start = inner.resource_version + 1;
+        inner.snapshots.clear();
         inner.watchers.clear();
     }
 
@@ -669,21 +677,7 @@ fn list_or_watch_pods(state: &Arc<State>, query: &HashMap<String, String>) -> Re
     };
     let mut inner = state.lock();
     if query.get("watch").map(String::as_str) != Some("true") {
-        let mut items: Vec<&Value> = inner
-            .pods
-            .values()
-            .filter(|pod| selects(node.as_deref(), pod))
-            .collect();
-        items.sort_by_key(|pod| pod["metadata"]["name"].as_str().unwrap_or("").to_owned());
-        return respond(
-            StatusCode::OK,
-            &json!({
-                "kind": "PodList",
-                "apiVersion": "v1",
-                "metadata": {"resourceVersion": inner.resource_version.to_string()},
-                "items": items,
-            }),
-        );
+        return list_pods(&mut inner, node.as_deref(), query);
     }
     let (lines, rx) = tokio::sync::mpsc::unbounded_channel();
     let from: u64 = query
@@ -741,6 +735,131 @@ fn list_or_watch_pods(state: &Arc<State>, query: &HashMap<String, String>) -> Re
     }
     inner.watchers.push(Watcher { id, node, lines });
     stream(rx)
+}
+
+/// How many snapshots of paged lists the stand-in keeps; a continue token
+/// of an older one is answered as a compacted one is (410 Gone).
+const LIST_SNAPSHOTS: usize = 8;
+
+/// A `PodList`, whole or (with `limit`) one page of it: items in key order
+/// (namespace, then name), and a `continue` token while more remain.
+fn list_pods(
+    inner: &mut Inner,
+    node: Option<&str>,
+    query: &HashMap<String, String>,
+) -> Response<Body> {
+    let limit = match query.get("limit").map(|v| v.parse::<i64>()) {
+        None => 0,
+        Some(Ok(limit)) => limit.max(0) as usize,
+        Some(Err(_)) => {
+            return failure(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                "limit: Invalid value: not an integer",
+            );
+        }
+    };
+    let (rv, snapshot, start) = match query.get("continue").filter(|c| !c.is_empty()) {
+        Some(token) => {
+            if query.contains_key("resourceVersion") {
+                return failure(
+                    StatusCode::BAD_REQUEST,
+                    "BadRequest",
+                    "specifying resource version is not allowed when using continue",
+                );
+            }
+            let Some((rv, start)) = parse_continue(token) else {
+                return failure(
+                    StatusCode::BAD_REQUEST,
+                    "BadRequest",
+                    "continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)",
+                );
+            };
+            let held = inner.snapshots.iter().find(|(at, _)| *at == rv);
+            match held {
+                Some((_, snapshot)) if rv + 1 >= inner.history_start => {
+                    (rv, snapshot.clone(), start)
+                }
+                _ => {
+                    return failure(
+                        StatusCode::GONE,
+                        "Expired",
+                        "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.",
+                    );
+                }
+            }
+        }
+        None => {
+            let mut pods: Vec<Value> = inner.pods.values().cloned().collect();
+            pods.sort_by_key(pod_key);
+            (inner.resource_version, Arc::new(pods), String::new())
+        }
+    };
+    let mut selected = snapshot
+        .iter()
+        .filter(|pod| pod_key(pod) >= start)
+        .filter(|pod| selects(node, pod));
+    let items: Vec<&Value> = if limit == 0 {
+        selected.by_ref().collect()
+    } else {
+        selected.by_ref().take(limit).collect()
+    };
+    let mut metadata = json!({"resourceVersion": rv.to_string()});
+    if let (Some(last), Some(_)) = (items.last(), selected.next()) {
+        // The real server resumes after the last key it returned.
+        metadata["continue"] = json!(continue_token(rv, &format!("{}\u{0}", pod_key(last))));
+        if node.is_none() {
+            let remaining = snapshot
+                .iter()
+                .filter(|pod| pod_key(pod) > pod_key(last))
+                .count();
+            metadata["remainingItemCount"] = json!(remaining);
+        }
+        if !inner.snapshots.iter().any(|(at, _)| *at == rv) {
+            if inner.snapshots.len() == LIST_SNAPSHOTS {
+                inner.snapshots.remove(0);
+            }
+            inner.snapshots.push((rv, snapshot.clone()));
+        }
+    }
+    respond(
+        StatusCode::OK,
+        &json!({
+            "kind": "PodList",
+            "apiVersion": "v1",
+            "metadata": metadata,
+            "items": items,
+        }),
+    )
+}
+
+/// A Pod's key in the store: `namespace/name`.
+fn pod_key(pod: &Value) -> String {
+    format!(
+        "{}/{}",
+        pod["metadata"]["namespace"].as_str().unwrap_or(""),
+        pod["metadata"]["name"].as_str().unwrap_or("")
+    )
+}
+
+/// The API server's continue token: unpadded URL-safe base64 of
+/// `{"v":"meta.k8s.io/v1","rv":N,"start":KEY}`.
+fn continue_token(rv: u64, start: &str) -> String {
+    use base64::Engine;
+    let token = json!({"v": "meta.k8s.io/v1", "rv": rv, "start": start});
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(token.to_string())
+}
+
+fn parse_continue(token: &str) -> Option<(u64, String)> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token)
+        .ok()?;
+    let token: Value = serde_json::from_slice(&bytes).ok()?;
+    if token["v"] != "meta.k8s.io/v1" {
+        return None;
+    }
+    Some((token["rv"].as_u64()?, token["start"].as_str()?.to_owned()))
 }
 
 /// A chunked answer whose lines come from `rx` until every sender is gone.
