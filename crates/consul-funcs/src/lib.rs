@@ -57,6 +57,7 @@ mod funcs;
 mod fuzz_tests;
 pub mod gotime;
 mod math;
+mod mergo;
 mod regex;
 mod render;
 mod request;

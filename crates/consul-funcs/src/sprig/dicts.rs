@@ -15,6 +15,7 @@ use gotemplate::value::Value;
 use super::conv::{strval, type_name};
 use super::{add, text_arg};
 use crate::funcs::{Ctx, Func, FuncError, FuncResult, Funcs, Param};
+use crate::mergo::merge_into;
 
 use Param::{Any, Map, String as S};
 
@@ -240,72 +241,4 @@ fn dig(ctx: &mut Ctx<'_>, a: &[Value]) -> FuncResult {
         current = step;
     }
     Ok(default.clone())
-}
-
-/// Whether mergo counts a value as empty (and so replaceable).
-fn is_empty(value: &Value) -> bool {
-    match value {
-        Value::Nil | Value::NilMap | Value::NilStrings => true,
-        Value::Bool(b) => !b,
-        Value::Int(i) | Value::Int64(i) => *i == 0,
-        Value::Uint(u) => *u == 0,
-        Value::Float(f) => *f == 0.0,
-        Value::String(s) | Value::Number(s) => s.is_empty(),
-        Value::Bytes(b) => b.is_empty(),
-        Value::List(items) => items.is_empty(),
-        Value::Strings(items) => items.is_empty(),
-        Value::Map(m) => m.is_empty(),
-        Value::Struct(s) => s.fields.is_none(),
-        Value::StringMap(m) => m.is_empty(),
-        Value::AnyMap(m) => m.is_empty(),
-        Value::Complex(re, im) => *re == 0.0 && *im == 0.0,
-        Value::Chan(_) => false,
-    }
-}
-
-/// `mergo.Merge(&dst, src)` (with `WithOverride` when `overwrite`) on
-/// `map[string]interface{}` values: the rules of consul-template's
-/// `mergeMap`, which calls the same mergo code.
-fn merge_into(dst: &mut BTreeMap<String, Value>, src: &BTreeMap<String, Value>, overwrite: bool) {
-    for (key, src_value) in src {
-        if src_value.is_nil() {
-            if overwrite {
-                dst.insert(key.clone(), Value::Nil);
-            }
-            continue;
-        }
-        let dst_value = dst.get(key).cloned();
-        match src_value {
-            Value::Map(src_map) => {
-                if let Some(Value::Map(mut nested)) = dst_value.clone() {
-                    merge_into(&mut nested, src_map, overwrite);
-                    dst.insert(key.clone(), Value::Map(nested));
-                }
-            }
-            Value::List(_) | Value::Strings(_) => {
-                let take_src = overwrite || dst.is_empty();
-                let list = match (&dst_value, take_src) {
-                    (_, true) => src_value.clone(),
-                    (Some(existing), false) if !existing.is_nil() => existing.clone(),
-                    _ => Value::List(Vec::new()),
-                };
-                dst.insert(key.clone(), list);
-            }
-            _ => {}
-        }
-        let current = dst.get(key);
-        let dst_present_nonempty = match &dst_value {
-            Some(v) => !is_empty(current.unwrap_or(v)),
-            None => false,
-        };
-        let src_list = matches!(src_value, Value::List(_) | Value::Strings(_));
-        let both_maps =
-            matches!(src_value, Value::Map(_)) && matches!(current, Some(Value::Map(_)));
-        if dst_present_nonempty && (src_list || both_maps) {
-            continue;
-        }
-        if overwrite || dst_value.is_none() || dst_value.as_ref().is_some_and(is_empty) {
-            dst.insert(key.clone(), src_value.clone());
-        }
-    }
 }
