@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use super::builtins::{self, Ty};
 use super::error::{ErrorKind, REDACTED, TemplateError};
-use super::funcs::{Ctx, Func, Funcs, Param, TemplateSet};
+use super::funcs::{Ctx, Func, Funcs, NestedExecution, Param};
 use super::limits::Limits;
 use super::number::Number;
 use super::parse::{self, Branch, Command, List, Node, Operand, Pipe, Tree, Variable};
@@ -100,6 +100,38 @@ pub(crate) fn execute<H>(
     };
     state.walk_list(&dot, &tree.root)?;
     Ok(Outcome { output: state.out })
+}
+
+/// The templates being executed, as a function sees them through
+/// [`Ctx::execute_template`].
+pub(crate) struct TemplateSet<'a, H> {
+    pub(crate) trees: &'a HashMap<String, crate::parse::Tree>,
+    pub(crate) text: &'a str,
+    pub(crate) parse_name: &'a str,
+    pub(crate) env: &'a Env<'a, H>,
+    pub(crate) depth: usize,
+    pub(crate) nesting: usize,
+    pub(crate) iterations: u64,
+}
+
+impl<H> Clone for TemplateSet<'_, H> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<H> Copy for TemplateSet<'_, H> {}
+
+impl<H> NestedExecution<H> for TemplateSet<'_, H> {
+    fn execute(
+        &self,
+        host: &mut H,
+        budget: &mut u64,
+        name: &str,
+        dot: Value,
+    ) -> Result<Vec<u8>, String> {
+        execute_nested(self, host, budget, name, dot).map_err(|e| e.message().to_string())
+    }
 }
 
 /// Runs the template `name` of `set` with `data` as dot from inside a
@@ -993,7 +1025,7 @@ impl<'t, H> State<'t, '_, H> {
                 host: &mut *self.host,
                 budget: &mut self.budget,
                 receiver: receiver.map(Slot::to_value),
-                set: Some(set),
+                set: Some(&set),
             };
             func.call(&mut ctx, &values)
         };

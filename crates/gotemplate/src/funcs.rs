@@ -302,7 +302,7 @@ pub struct Ctx<'a, H = ()> {
     pub(crate) host: &'a mut H,
     pub(crate) budget: &'a mut u64,
     pub(crate) receiver: Option<Value>,
-    pub(crate) set: Option<TemplateSet<'a, H>>,
+    pub(crate) set: Option<&'a dyn NestedExecution<H>>,
 }
 
 impl<H> Ctx<'_, H> {
@@ -343,27 +343,21 @@ impl<H> Ctx<'_, H> {
                 crate::quote::quote(name, false)
             )));
         };
-        crate::exec::execute_nested(&set, self.host, self.budget, name, dot)
-            .map_err(|e| FuncError::new(e.message()))
+        set.execute(self.host, self.budget, name, dot)
+            .map_err(FuncError::new)
     }
 }
 
-/// The templates being executed, as a function sees them through
-/// [`Ctx::execute_template`].
-pub(crate) struct TemplateSet<'a, H> {
-    pub(crate) trees: &'a HashMap<String, crate::parse::Tree>,
-    pub(crate) text: &'a str,
-    pub(crate) parse_name: &'a str,
-    pub(crate) env: &'a crate::exec::Env<'a, H>,
-    pub(crate) depth: usize,
-    pub(crate) nesting: usize,
-    pub(crate) iterations: u64,
+/// Runs another template of the set being executed, for
+/// [`Ctx::execute_template`]; the executor implements it, so this module
+/// needs nothing of the executor's.
+pub(crate) trait NestedExecution<H> {
+    /// Executes the template `name` with `dot`, sharing `host` and `budget`.
+    fn execute(
+        &self,
+        host: &mut H,
+        budget: &mut u64,
+        name: &str,
+        dot: Value,
+    ) -> Result<Vec<u8>, String>;
 }
-
-impl<H> Clone for TemplateSet<'_, H> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-
-impl<H> Copy for TemplateSet<'_, H> {}
