@@ -187,17 +187,22 @@ async fn stanzas_that_need_an_agent_and_replaced_annotations_become_warning_even
             .map(|e| e["message"].as_str().unwrap_or_default().to_owned())
             .collect()
     };
-    eventually(Duration::from_secs(5), "four warnings", || {
-        messages().len() >= 4
-    })
-    .await;
-    let messages = messages();
-    for needle in [
+    let needles = [
         "key config.hcl: cache needs a running agent",
         "key config.hcl: listener needs a running agent",
         "template stanza 1 (destination \"/vault/secrets/u\"): command is not run",
         "vault.hashicorp.com/agent-inject-secret-old is ignored: the agent config in ConfigMap \"agent-config\"",
-    ] {
+    ];
+    // The recorder posts each warning on its own: wait for all of them.
+    eventually(Duration::from_secs(5), "every warning", || {
+        let messages = messages();
+        needles
+            .iter()
+            .all(|needle| messages.iter().any(|m| m.contains(needle)))
+    })
+    .await;
+    let messages = messages();
+    for needle in needles {
         assert!(
             messages.iter().any(|m| m.contains(needle)),
             "{needle:?} not in {messages:#?}"
