@@ -198,7 +198,8 @@ fn numeric_zone(layout: &str, i: usize, iso: bool) -> Option<(usize, Std, usize)
     None
 }
 
-const LONG_MONTHS: [&str; 12] = [
+/// Go's month names, January first.
+pub(crate) const LONG_MONTHS: [&str; 12] = [
     "January",
     "February",
     "March",
@@ -212,7 +213,8 @@ const LONG_MONTHS: [&str; 12] = [
     "November",
     "December",
 ];
-const LONG_DAYS: [&str; 7] = [
+/// Go's weekday names, Sunday first.
+pub(crate) const LONG_DAYS: [&str; 7] = [
     "Sunday",
     "Monday",
     "Tuesday",

@@ -7,7 +7,7 @@
 use gotemplate::error::REDACTED;
 use gotemplate::quote::quote;
 
-use crate::gotime::{Instant, Std, next_chunk};
+use crate::gotime::{Instant, LONG_DAYS, LONG_MONTHS, Std, next_chunk};
 
 /// `time.Time{}`: January 1, year 1, 00:00:00 UTC.
 pub(super) const ZERO_TIME: Instant = Instant {
@@ -18,30 +18,7 @@ pub(super) const ZERO_TIME: Instant = Instant {
 const SHORT_MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
-const LONG_MONTHS: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
 const SHORT_DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-const LONG_DAYS: [&str; 7] = [
-    "Sunday",
-    "Monday",
-    "Tuesday",
-    "Wednesday",
-    "Thursday",
-    "Friday",
-    "Saturday",
-];
 
 fn time_quote(s: &str) -> String {
     quote(s, false)
