@@ -11,6 +11,7 @@ mod error;
 mod events;
 mod gopath;
 pub mod inject;
+pub mod install;
 pub mod kube;
 pub mod metrics;
 mod pki;

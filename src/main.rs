@@ -8,6 +8,7 @@ use tracing_subscriber::EnvFilter;
 use vault_csi_driver::check::CheckArgs;
 use vault_csi_driver::config::{LogFormat, ServeArgs};
 use vault_csi_driver::content::ContentBuilder;
+use vault_csi_driver::install::InstallArgs;
 use vault_csi_driver::kube::KubeClient;
 use vault_csi_driver::metrics::{Readiness, SOCKET_SERVING};
 use vault_csi_driver::pod_cache::PodCache;
@@ -37,6 +38,8 @@ enum Command {
     Webhook(WebhookArgs),
     /// Tell, without Vault, whether Pods running under the injector would get the same from the driver.
     Check(CheckArgs),
+    /// Print the install manifests for a namespace, kubelet root, platform and API server version.
+    Install(InstallArgs),
 }
 
 /// Sets up logging: verbosity from `RUST_LOG` (or `default_level` when it
@@ -247,6 +250,29 @@ fn exit_with(error: &dyn std::error::Error, code: i32) -> ! {
     std::process::exit(code)
 }
 
+/// `install` prints the manifests (or writes the kustomize layout); a bad
+/// option exits 2, as clap does for a malformed one.
+fn install(args: InstallArgs) -> anyhow::Result<()> {
+    use vault_csi_driver::install;
+    let options = match args.options() {
+        Ok(options) => options,
+        Err(error) => exit_with(&error, 2),
+    };
+    match &args.output_dir {
+        Some(dir) => {
+            install::write_tree(dir, &install::tree(&options)).or_else(|e| exit_with(&e, 1))
+        }
+        None => {
+            use std::io::Write;
+            let mut stdout = std::io::stdout().lock();
+            stdout
+                .write_all(install::to_stream(&install::render(&options)).as_bytes())
+                .and_then(|()| stdout.flush())
+                .context("writing the manifests to stdout")
+        }
+    }
+}
+
 async fn webhook(args: WebhookArgs) -> anyhow::Result<()> {
     init_logging(args.log_format, "info")?;
     warn_unread_injector_variables();
@@ -262,5 +288,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Render(args) => render(args).await,
         Command::Webhook(args) => webhook(args).await,
         Command::Check(args) => check(args),
+        Command::Install(args) => install(args),
     }
 }
