@@ -1,5 +1,5 @@
 # Entry points for people and CI. `make test` is what CI runs (.ci/run).
-.PHONY: deps build test lint demo bench fuzz clean
+.PHONY: deps build test lint demo bench fuzz clean manifests
 
 CARGO ?= cargo
 
@@ -13,6 +13,11 @@ lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
 	$(CARGO) deny --locked check licenses bans sources
+
+# deploy/ from src/install/templates (the default options of
+# `vault-csi-driver install`); tests/install.rs fails when they differ.
+manifests:
+	$(CARGO) run --locked --quiet --bin vault-csi-driver -- install --output-dir deploy
 
 # Every test: unit tests and the integration tests against real tmpfs mounts
 # (needs root) and a real OpenBao.

@@ -1043,7 +1043,13 @@ fn checkov_finds_nothing_in_the_install_but_the_reviewed_suppressions() {
     assert_eq!(report.summary.parsing_errors, 0);
     assert_eq!(
         report.summary.skipped,
-        suppressions_in(&["daemonset", "webhook"])
+        suppressions_in(&[
+            "daemonset",
+            "webhook",
+            "compat/before-1.35",
+            "platform/gke",
+            "platform/openshift"
+        ])
     );
 }
 
