@@ -3,9 +3,9 @@
 //! [`FetchedSet`], and the files rendered from them. Used by the publish
 //! path, the refresh loop and the `render` command alike.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
-use std::sync::{Arc, LazyLock};
+use std::sync::{Arc, LazyLock, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use consul_funcs::{
@@ -24,9 +24,67 @@ struct FileRecipe {
     path: PathBuf,
     mode: u32,
     annotation: String,
-    template: Template,
+    template: Arc<Template>,
     options: Options,
 }
+
+/// What makes two parses the same: the text, the delimiters and the
+/// missing-key option (the only options a Plan sets).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct ParseKey {
+    text: String,
+    left: String,
+    right: String,
+    missing_key_error: bool,
+}
+
+/// Parsed templates shared by every volume that uses the same text: the
+/// replicas of a Deployment carry the same annotations, so a node with 110
+/// volumes holds a handful of distinct trees rather than 110 copies of each.
+/// Entries are weak: a template is freed with the last volume that uses it.
+#[derive(Default)]
+struct ParsedTemplates {
+    entries: HashMap<ParseKey, Weak<Template>>,
+    /// Dead entries are swept when the map grows past this.
+    sweep_at: usize,
+}
+
+impl ParsedTemplates {
+    fn get(&self, key: &ParseKey) -> Option<Arc<Template>> {
+        self.entries.get(key).and_then(Weak::upgrade)
+    }
+
+    /// Keeps `template` for `key`, or returns the one another publish put
+    /// there while this one was parsing.
+    fn insert(&mut self, key: ParseKey, template: Template) -> Arc<Template> {
+        if let Some(existing) = self.get(&key) {
+            return existing;
+        }
+        let template = Arc::new(template);
+        self.entries.insert(key, Arc::downgrade(&template));
+        if self.entries.len() > self.sweep_at {
+            self.entries.retain(|_, t| t.strong_count() > 0);
+            self.sweep_at = (self.entries.len() * 2).max(64);
+        }
+        template
+    }
+}
+
+/// Parses `text` or shares the tree parsed for an earlier volume. The lock
+/// is not held while parsing, so a large template does not stall others.
+fn shared_parse(
+    key: ParseKey,
+    options: &Options,
+) -> std::result::Result<Arc<Template>, TemplateError> {
+    let parsed = || PARSED.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(template) = parsed().get(&key) {
+        return Ok(template);
+    }
+    let template = Template::parse(&key.text, &*FUNCS, options)?;
+    Ok(parsed().insert(key, template))
+}
+
+static PARSED: LazyLock<Mutex<ParsedTemplates>> = LazyLock::new(Mutex::default);
 
 /// Every function a template may call: built once, shared by every volume.
 static FUNCS: LazyLock<Funcs> = LazyLock::new(consul_funcs::standard);
@@ -45,7 +103,6 @@ impl Recipe {
     /// Parses every file's template. `env` is what `env` and friends see:
     /// the Pod's, never the node's.
     pub fn new(plan: &Plan, env: PodEnv) -> Result<Recipe> {
-        let funcs = &*FUNCS;
         let mut files = Vec::with_capacity(plan.files.len());
         for spec in &plan.files {
             let (left, right) = spec.source.delimiters();
@@ -55,8 +112,14 @@ impl Recipe {
                 missing_key_error: spec.error_on_missing_key,
                 ..Options::default()
             };
-            let template = Template::parse(&spec.source.text(), funcs, &options)
-                .map_err(|e| template_error(&spec.annotation, &e))?;
+            let key = ParseKey {
+                text: spec.source.text().into_owned(),
+                left: options.left_delim.clone(),
+                right: options.right_delim.clone(),
+                missing_key_error: options.missing_key_error,
+            };
+            let template =
+                shared_parse(key, &options).map_err(|e| template_error(&spec.annotation, &e))?;
             files.push(FileRecipe {
                 path: spec.path.as_str().into(),
                 mode: spec.mode,
@@ -431,7 +494,53 @@ pub fn normalise_addr(address: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::normalise_addr;
+    use super::*;
+
+    fn key(text: &str, left: &str) -> ParseKey {
+        ParseKey {
+            text: text.into(),
+            left: left.into(),
+            right: "}}".into(),
+            missing_key_error: false,
+        }
+    }
+
+    fn options(left: &str) -> Options {
+        Options {
+            left_delim: left.into(),
+            ..Options::default()
+        }
+    }
+
+    #[test]
+    fn volumes_with_the_same_template_share_one_parsed_tree() {
+        let text = "{{ .shared_by_replicas }}";
+        let a = shared_parse(key(text, "{{"), &options("{{")).unwrap();
+        let b = shared_parse(key(text, "{{"), &options("{{")).unwrap();
+        assert!(Arc::ptr_eq(&a, &b));
+    }
+
+    #[test]
+    fn other_delimiters_are_another_template() {
+        let text = "[[ .other_delims }} {{ .x }}";
+        let a = shared_parse(key(text, "{{"), &options("{{")).unwrap();
+        let b = shared_parse(key(text, "[["), &options("[[")).unwrap();
+        assert!(!Arc::ptr_eq(&a, &b));
+    }
+
+    #[test]
+    fn a_template_no_volume_uses_is_freed() {
+        let text = "{{ .freed_with_its_last_volume }}";
+        let weak = Arc::downgrade(&shared_parse(key(text, "{{"), &options("{{")).unwrap());
+        assert!(weak.upgrade().is_none());
+    }
+
+    #[test]
+    fn a_parse_error_is_not_kept() {
+        let text = "{{ .unclosed_parse_error ";
+        assert!(shared_parse(key(text, "{{"), &options("{{")).is_err());
+        assert!(shared_parse(key(text, "{{"), &options("{{")).is_err());
+    }
 
     #[test]
     fn addresses_compare_without_case_or_trailing_slash() {
