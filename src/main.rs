@@ -281,9 +281,24 @@ async fn webhook(args: WebhookArgs) -> anyhow::Result<()> {
         .context("admission webhook")
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    match Cli::parse().command {
+/// Threads for blocking work (unmounts, refresh writes, certificate
+/// reloads). Each takes microseconds on tmpfs; tokio's default of 512 lets a
+/// burst of publishes start a thread per volume, and every thread keeps its
+/// own stack and allocator arena for the life of the process.
+const MAX_BLOCKING_THREADS: usize = 8;
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(MAX_BLOCKING_THREADS)
+        .build()
+        .context("starting the async runtime")?
+        .block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
         Command::Serve(args) => serve(args).await,
         Command::Render(args) => render(args).await,
         Command::Webhook(args) => webhook(args).await,

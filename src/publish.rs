@@ -176,11 +176,11 @@ impl Publisher {
             pod_env(&p.namespace, &p.name, &p.uid, &p.service_account),
         )?;
         let vault_target = self.content.target_for(&plan)?;
-        // Bad input has failed by now: the tmpfs is mounted while Vault
-        // answers, and taken down again if Vault fails.
-        let size = self.settings.tmpfs_size_bytes;
-        let root = target.to_path_buf();
-        let mounting = tokio::task::spawn_blocking(move || volume::ensure_tmpfs(&root, size));
+        // Bad input has failed by now. The mount, the writes and the record
+        // run on this task: on tmpfs each is a few syscalls taking
+        // microseconds, less than a hand-off to the blocking pool and back
+        // (BENCHMARKS.md). The mount runs while the first Vault request is
+        // in flight: `join!` polls the render first, which sends it.
         let mut fetched = FetchedSet::default();
         let volume = VolumeToRender {
             volume_id,
@@ -191,17 +191,15 @@ impl Publisher {
             vault_target: &vault_target,
             started,
         };
-        let rendered = self.render(&volume, &mut fetched).await;
+        let size = self.settings.tmpfs_size_bytes;
+        let (rendered, mounted_now) = tokio::join!(self.render(&volume, &mut fetched), async {
+            volume::ensure_tmpfs(target, size)
+        });
         let vault_done = started.elapsed();
-        let mounted_now = mounting
-            .await
-            .map_err(|e| Error::Internal(format!("mount task failed: {e}")))?;
         let (files, mounted_now) = match (rendered, mounted_now) {
             (Ok(files), Ok(mounted_now)) => (files, mounted_now),
             (Err(error), Ok(true)) => {
-                let root = target.to_path_buf();
-                let undone = tokio::task::spawn_blocking(move || volume::teardown(&root)).await;
-                if let Ok(Err(cleanup)) = undone {
+                if let Err(cleanup) = volume::teardown(target) {
                     tracing::error!(%cleanup, "could not undo the mount after a failed publish");
                 }
                 return Err(error);
@@ -209,24 +207,16 @@ impl Publisher {
             (Err(error), Ok(false)) | (_, Err(error)) => return Err(error),
         };
         self.report_warnings(&pod, &plan);
-        let root = target.to_path_buf();
-        let ownership = recipe.ownership();
-        let state = self.state.clone();
         let record = VolumeRecord::new(volume_id, target, &context.pod);
-        let budget = Arc::clone(&self.budget);
-        let outcome = tokio::task::spawn_blocking(move || {
-            write_volume(
-                &root,
-                mounted_now,
-                &files,
-                &ownership,
-                &state,
-                &record,
-                &budget,
-            )
-        })
-        .await
-        .map_err(|e| Error::Internal(format!("write task failed: {e}")))??;
+        let outcome = write_volume(
+            target,
+            mounted_now,
+            &files,
+            &recipe.ownership(),
+            &self.state,
+            &record,
+            &self.budget,
+        )?;
         tracing::info!(
             files = plan.files.len(),
             ?outcome,

@@ -75,13 +75,12 @@ impl NodeService {
         // First out of the refresh loop (waiting for a refresh in flight),
         // so nothing writes into the directory once it is unmounted.
         self.publisher.forget(&request.volume_id).await?;
-        run_blocking(move || {
-            let _guard = guard;
-            volume::teardown(&target)?;
-            tracing::info!(target = %target.display(), "volume unpublished");
-            Ok(())
-        })
-        .await
+        // On this task, without an await: a caller that goes away cannot
+        // release the volume lock halfway through the teardown.
+        volume::teardown(&target)?;
+        drop(guard);
+        tracing::info!(target = %target.display(), "volume unpublished");
+        Ok(())
     }
 
     fn volume_stats(
@@ -143,17 +142,6 @@ impl NodeService {
             }),
         })
     }
-}
-
-/// Runs blocking volume work on its own task, so that a caller that goes away
-/// mid-call cannot release the volume lock while the work still runs.
-async fn run_blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T> + Send + 'static,
-) -> Result<T> {
-    let span = tracing::Span::current();
-    tokio::task::spawn_blocking(move || span.in_scope(work))
-        .await
-        .map_err(|e| Error::Internal(format!("volume task failed: {e}")))?
 }
 
 fn resolve_target(config: &NodeConfig, target_path: &str) -> Result<PathBuf> {
