@@ -9,7 +9,8 @@
 //! once); only the client's own retry spacing is modelled.
 //!
 //! The driver side calls the driver's own rules: `schedule::first_clock`,
-//! `due_secrets`, `is_newer`, `volume_due`, `refresh_retry_wait` (hence
+//! `due_secrets`, `is_newer`, `shares_failure`, `volume_due`,
+//! `refresh_retry_wait` with `shared_retry_unit` (hence
 //! `timing::static_delay` and `timing::backoff`), and `session::Session`
 //! for tokens (renewal at 2/3, `login_failed` with `auth-min/max-backoff`),
 //! with the driver's defaults from `inject::Options`. Its random units come
@@ -269,6 +270,8 @@ struct Identity {
     scheduled: Option<Instant>,
     /// The shared read of each secret and its jitter unit.
     shared: [(Option<Instant>, f64); SECRETS],
+    /// When a shared read last failed.
+    failed: [Option<Instant>; SECRETS],
 }
 
 struct Volume {
@@ -349,6 +352,7 @@ impl<'a> Driver<'a> {
                 session,
                 scheduled: None,
                 shared,
+                failed: [None; SECRETS],
             });
             self.schedule_session(id);
             for _ in 0..per_identity {
@@ -398,20 +402,20 @@ impl<'a> Driver<'a> {
     }
 
     /// One request through the Vault client: retried on failure, every
-    /// attempt counted; `true` once one gets through.
-    fn request(&mut self, at: Instant) -> bool {
-        self.rate.count(self.clock, at);
-        if self.clock.vault_up(at) {
+    /// attempt counted; `true` once one gets through. `at` moves on to the
+    /// last attempt, as the caller's clock would.
+    fn request(&mut self, at: &mut Instant) -> bool {
+        self.rate.count(self.clock, *at);
+        if self.clock.vault_up(*at) {
             return true;
         }
-        let mut attempt_at = at;
         for delay in CLIENT_RETRY_DELAYS_MS
             .iter()
             .take(DEFAULT_MAX_RETRIES as usize)
         {
-            attempt_at += Duration::from_millis(*delay);
-            self.rate.count(self.clock, attempt_at);
-            if self.clock.vault_up(attempt_at) {
+            *at += Duration::from_millis(*delay);
+            self.rate.count(self.clock, *at);
+            if self.clock.vault_up(*at) {
                 return true;
             }
         }
@@ -441,7 +445,12 @@ impl<'a> Driver<'a> {
                 failing_since: None,
             },
         );
-        let ok = self.refresh_state(&mut volume, now);
+        // `Refresher::first_due_shared_jitter`: every secret here is a shared read.
+        let shared_jitter = schedule::due_secrets(&volume.clocks, now)
+            .first()
+            .and_then(|(request, _)| self.requests.iter().position(|r| r == request))
+            .map(|i| self.identities[volume.identity as usize].shared[i].1);
+        let (ok, now) = self.refresh_state(&mut volume, now);
         let next = if ok {
             if volume.failing_since.take().is_some() {
                 self.last_recovery = self.last_recovery.max(self.clock.seconds(now));
@@ -451,23 +460,26 @@ impl<'a> Driver<'a> {
         } else {
             volume.failing_since.get_or_insert(now);
             volume.failures += 1;
-            let wait = schedule::refresh_retry_wait(
-                volume.failures,
-                self.cadence.render_interval,
-                self.rng.unit(),
-            );
+            let unit = match shared_jitter {
+                Some(shared) => schedule::shared_retry_unit(shared, volume.failures),
+                None => self.rng.unit(),
+            };
+            let wait =
+                schedule::refresh_retry_wait(volume.failures, self.cadence.render_interval, unit);
             now + wait
         };
         self.volumes[v as usize] = volume;
         self.queue.push(next, Event::Volume(v));
     }
 
-    fn refresh_state(&mut self, volume: &mut Volume, now: Instant) -> bool {
+    /// `Refresher::refresh_state`; returns whether it worked and when it ended.
+    fn refresh_state(&mut self, volume: &mut Volume, since: Instant) -> (bool, Instant) {
         let id = volume.identity;
+        let mut now = since;
         // `volume_token`: a login when the identity has no usable token.
         if self.identities[id as usize].session.usable(now).is_none() {
-            if !self.request(now) {
-                return false;
+            if !self.request(&mut now) {
+                return (false, now);
             }
             self.identities[id as usize]
                 .session
@@ -485,8 +497,13 @@ impl<'a> Driver<'a> {
                 // Another volume of the identity read it first: no request.
                 Some(at) => volume.fetched_at[i] = at,
                 None => {
-                    if !self.request(now) {
-                        return false;
+                    let failed = self.identities[id as usize].failed[i];
+                    if schedule::shares_failure(failed, since) {
+                        return (false, now);
+                    }
+                    if !self.request(&mut now) {
+                        self.identities[id as usize].failed[i] = Some(now);
+                        return (false, now);
                     }
                     volume.fetched_at[i] = now;
                     let slot = &mut self.identities[id as usize].shared[i];
@@ -498,7 +515,7 @@ impl<'a> Driver<'a> {
             volume.clocks.remove(&request);
         }
         self.set_clocks(volume);
-        true
+        (true, now)
     }
 
     /// `Refresher::renew_session`: renew; if that fails, log in; if that
@@ -513,8 +530,9 @@ impl<'a> Driver<'a> {
             self.schedule_session(id);
             return;
         }
+        let mut now = now;
         if let TokenStep::Renew(_) = identity.session.step()
-            && self.request(now)
+            && self.request(&mut now)
         {
             self.identities[id as usize]
                 .session
@@ -522,7 +540,7 @@ impl<'a> Driver<'a> {
             self.schedule_session(id);
             return;
         }
-        if self.request(now) {
+        if self.request(&mut now) {
             self.identities[id as usize]
                 .session
                 .set(token(self.ttl), now);
