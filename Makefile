@@ -39,6 +39,7 @@ bench: deps
 	$(CARGO) bench --locked --bench refresh_load
 	$(CARGO) bench --locked -p gotemplate --bench execute
 	$(CARGO) bench --locked -p consul-funcs --bench render_throughput
+	$(CARGO) bench --locked --bench fleet_model
 	$(CARGO) bench --locked --bench summary
 
 # Fuzzes template parsing and execution (libFuzzer via cargo-fuzz) for

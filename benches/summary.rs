@@ -182,6 +182,38 @@ fn main() {
         "| driver CPU per refresh cycle (110 volumes) | {} s | | | | |",
         f(num(&refresh, "cpu_per_cycle_s"), 2)
     );
+    let fleet = load("fleet_model");
+    let (driver, sidecar) = (&fleet["driver"], &fleet["sidecar"]);
+    let _ = writeln!(
+        table,
+        "| fleet model, {} nodes x 110 volumes: Vault requests/s, steady | {} | {}: sidecars | {}x fewer | | |",
+        f(num(&fleet, "nodes"), 0),
+        f(num(driver, "steady_rps"), 1),
+        f(num(sidecar, "steady_rps"), 1),
+        f(
+            num(sidecar, "steady_rps")
+                .zip(num(driver, "steady_rps"))
+                .map(|(s, d)| s / d),
+            1
+        ),
+    );
+    let _ = writeln!(
+        table,
+        "| fleet model: peak requests/s in the minute after a {} s outage (1 s / 10 s) | {} / {} | {} / {}: sidecars | | | |",
+        f(num(&fleet, "outage_s"), 0),
+        f(num(driver, "peak_1s_rps"), 0),
+        f(num(driver, "peak_10s_rps"), 0),
+        f(num(sidecar, "peak_1s_rps"), 0),
+        f(num(sidecar, "peak_10s_rps"), 0),
+    );
+    let ratio = num(driver, "peak_ratio");
+    let _ = writeln!(
+        table,
+        "| fleet model: post-outage peak / steady (1 s) | {}x | {}x: sidecars | | ≤ 3x | {} |",
+        f(ratio, 1),
+        f(num(sidecar, "peak_ratio"), 1),
+        verdict(ratio.map(|r| r <= 3.0))
+    );
     let criterion = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/criterion/render");
     for (name, micros) in renders(&criterion) {
         let _ = writeln!(

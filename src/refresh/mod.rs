@@ -110,6 +110,10 @@ struct SharedRead {
 struct SharedSlot {
     gate: tokio::sync::Mutex<()>,
     read: Mutex<Option<SharedRead>>,
+    /// When a read of it last failed, and why: volumes that were waiting at
+    /// the gate meanwhile share the failure instead of each asking a Vault
+    /// that is down.
+    failed: Mutex<Option<(Instant, String)>>,
 }
 
 /// A volume handed over by the publish path after its first render.
@@ -593,6 +597,7 @@ impl Refresher {
             return;
         }
         let started = std::time::Instant::now();
+        let shared_jitter = self.first_due_shared_jitter(&state);
         let outcome = self.refresh_state(entry, &mut state).await;
         count(&crate::metrics::global().refreshes, &outcome);
         crate::metrics::global()
@@ -639,10 +644,13 @@ impl Refresher {
                 if was_healthy {
                     self.post_event(entry, "Warning", "SecretRefreshFailed", message);
                 }
+                let unit = shared_jitter.map_or_else(unit_random, |shared| {
+                    schedule::shared_retry_unit(shared, state.failures)
+                });
                 let wait = schedule::refresh_retry_wait(
                     state.failures,
                     state.plan.options.static_secret_render_interval,
-                    unit_random(),
+                    unit,
                 );
                 tracing::warn!(volume = %entry.id, %error, retry_in = ?wait, "refresh failed");
                 Some(clock::now() + wait)
@@ -653,6 +661,20 @@ impl Refresher {
         }
     }
 
+    /// The jitter of the shared read a refresh starts with, if its first due
+    /// secret is one: the volumes of the identity that fall due with it
+    /// share it, so a failure backs them off together.
+    fn first_due_shared_jitter(&self, state: &VolumeState) -> Option<f64> {
+        let (request, action) = schedule::due_secrets(&state.clocks, clock::now())
+            .into_iter()
+            .next()?;
+        if action != Action::Reread {
+            return None;
+        }
+        let slot = self.shared_slot(&state.identity, &request);
+        lock(&slot.read).as_ref().map(|s| s.jitter)
+    }
+
     /// Brings the volume up to date; returns the changed files and the new
     /// version when the files were switched.
     async fn refresh_state(
@@ -660,9 +682,10 @@ impl Refresher {
         entry: &VolumeEntry,
         state: &mut VolumeState,
     ) -> Result<Option<(Vec<PathBuf>, u64)>> {
+        let since = clock::now();
         let token = self.volume_token(entry, state).await?;
         for (request, action) in schedule::due_secrets(&state.clocks, clock::now()) {
-            self.update_secret(state, &token, &request, action, &entry.target)
+            self.update_secret(state, &token, &request, action, &entry.target, since)
                 .await?;
         }
         let content = &self.inner.content;
@@ -727,6 +750,7 @@ impl Refresher {
         request: &SecretRequest,
         action: Action,
         root: &std::path::Path,
+        since: Instant,
     ) -> Result<()> {
         let vault = self.inner.content.vault();
         let threshold = state.plan.options.lease_renewal_threshold;
@@ -781,7 +805,18 @@ impl Refresher {
                             .insert(request.clone(), shared.value, shared.fetched);
                     }
                     None => {
-                        self.refetch(state, token, request, root).await?;
+                        let failed = lock(&slot.failed).clone();
+                        if let Some((at, why)) = failed
+                            && schedule::shares_failure(Some(at), since)
+                        {
+                            return Err(Error::Unavailable(format!(
+                                "{why} (the same read by another volume of this identity)"
+                            )));
+                        }
+                        if let Err(error) = self.refetch(state, token, request, root).await {
+                            *lock(&slot.failed) = Some((clock::now(), error.to_string()));
+                            return Err(error);
+                        }
                         self.share_fresh_reads(state);
                     }
                 }

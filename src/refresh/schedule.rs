@@ -192,6 +192,21 @@ pub fn refresh_retry_wait(failures: u32, render_interval: Duration, unit: f64) -
     timing::backoff(failures, FIRST_RETRY_WAIT, cap, unit)
 }
 
+/// The random unit of a volume's retry wait after its `failures`-th failed
+/// refresh, when its first due secret is a shared read with jitter
+/// `shared`. Volumes of one identity fall due together for a shared read,
+/// so they also fail together; with the same unit they retry together too,
+/// and once Vault is back the first one's read serves the rest (the same
+/// sharing as in steady state). Each volume drawing its own unit instead
+/// makes the earliest of the identity's volumes decide, which crowds the
+/// identities' reads into the first seconds after an outage. Other
+/// identities have other shared units, so they stay spread. Stepping by the
+/// golden ratio gives each failure of a series a different unit.
+pub fn shared_retry_unit(shared: f64, failures: u32) -> f64 {
+    const GOLDEN: f64 = 0.618_033_988_749_894_9;
+    (shared.clamp(0.0, 1.0) + f64::from(failures) * GOLDEN).fract()
+}
+
 /// How long a session waits after `failures` failed logins in a row:
 /// `auth-min-backoff` doubling up to `auth-max-backoff`.
 pub fn login_retry_wait(failures: u32, min: Duration, max: Duration, unit: f64) -> Duration {
@@ -203,6 +218,14 @@ pub fn login_retry_wait(failures: u32, min: Duration, max: Duration, unit: f64) 
 /// own only then, and a volume's answer replaces the shared one only then.
 pub fn is_newer(candidate: Instant, than: Option<Instant>) -> bool {
     than.is_none_or(|at| candidate > at)
+}
+
+/// Whether a volume whose refresh began at `since` takes the failure of a
+/// shared read that failed at `failed_at` as its own, without a request of
+/// its own: only a failure that came after it began (it waited at the gate
+/// meanwhile), just as only a newer answer serves it.
+pub fn shares_failure(failed_at: Option<Instant>, since: Instant) -> bool {
+    failed_at.is_some_and(|at| at >= since)
 }
 
 /// Whether a shared lease-free answer fetched at `fetched_at` may serve a
@@ -498,6 +521,21 @@ mod tests {
     }
 
     #[test]
+    fn identities_failing_on_different_shared_reads_retry_apart() {
+        let interval = 3600 * SECOND;
+        let a = refresh_retry_wait(8, interval, shared_retry_unit(0.1, 8));
+        let b = refresh_retry_wait(8, interval, shared_retry_unit(0.6, 8));
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn shared_retry_units_stay_in_range_and_change_per_failure() {
+        let units: Vec<f64> = (1..=20).map(|n| shared_retry_unit(0.9, n)).collect();
+        assert!(units.iter().all(|u| (0.0..1.0).contains(u)), "{units:?}");
+        assert!(units.windows(2).all(|w| w[0] != w[1]), "{units:?}");
+    }
+
+    #[test]
     fn failed_logins_back_off_from_auth_min_to_auth_max_backoff() {
         let (min, max) = (5 * SECOND, 60 * SECOND);
         assert_eq!(login_retry_wait(1, min, max, 0.0), 5 * SECOND);
@@ -513,6 +551,15 @@ mod tests {
         assert!(!is_newer(t0, Some(t0)));
         assert!(!is_newer(t0, Some(t0 + SECOND)));
         assert!(is_newer(t0, None));
+    }
+
+    #[test]
+    fn a_volume_shares_a_failure_only_if_it_came_after_its_refresh_began() {
+        let since = Instant::now();
+        assert!(shares_failure(Some(since), since));
+        assert!(shares_failure(Some(since + SECOND), since));
+        assert!(!shares_failure(Some(since - SECOND), since));
+        assert!(!shares_failure(None, since));
     }
 
     #[test]
