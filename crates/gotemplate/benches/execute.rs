@@ -18,7 +18,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     (
         "conditionals",
-        r#"{{ if and .port (gt .port 1024) (not .debug) }}prod {{ .service }}:{{ .port }}{{ else }}dev{{ end }}
+        r#"{{ if and .port (gt (len .replicas) 1) (not .debug) }}prod {{ .service }}:{{ .port }}{{ else }}dev{{ end }}
 {{ with .limits }}cpu={{ .cpu }} memory={{ .memory }}{{ end }}
 "#,
     ),
