@@ -180,7 +180,7 @@ impl Publisher {
         // run on this task: on tmpfs each is a few syscalls taking
         // microseconds, less than a hand-off to the blocking pool and back
         // (BENCHMARKS.md). The mount runs while the first Vault request is
-        // in flight: `join!` polls the render first, which sends it.
+        // in flight: `join!` polls the render first, which queues it.
         let mut fetched = FetchedSet::default();
         let volume = VolumeToRender {
             volume_id,
@@ -193,6 +193,9 @@ impl Publisher {
         };
         let size = self.settings.tmpfs_size_bytes;
         let (rendered, mounted_now) = tokio::join!(self.render(&volume, &mut fetched), async {
+            // Yield first, so the task that writes the first Vault request
+            // to its connection runs before the mount's syscalls.
+            tokio::task::yield_now().await;
             volume::ensure_tmpfs(target, size)
         });
         let vault_done = started.elapsed();
