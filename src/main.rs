@@ -173,9 +173,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tokio::spawn(refresher.clone().run());
     let view = refresher.clone();
     let held = Arc::clone(&budget);
+    let watched = pods.clone();
     vault_csi_driver::metrics::global().before_scrape(move |metrics| {
         metrics.show_node(&view.node_view());
         metrics.show_budget(&held);
+        metrics
+            .pods_watched
+            .set(i64::try_from(watched.len()).unwrap_or(i64::MAX));
     });
     let state = StateDir::open(&args.state_dir).context("state directory")?;
     let publisher = Arc::new(Publisher::new(

@@ -113,6 +113,8 @@ pub struct Metrics {
     pub vault_request_seconds: Family<VaultLabels, Histogram, fn() -> Histogram>,
     /// Pods read for publishes, by where they came from.
     pub pod_reads: Family<SourceLabels, Counter>,
+    /// Pods the node's Pod watch holds.
+    pub pods_watched: Gauge,
     /// Volumes this node serves.
     pub volumes: Gauge,
     /// Vault identities with a live session.
@@ -149,6 +151,7 @@ impl Metrics {
             vault_requests: Family::default(),
             vault_request_seconds: Family::new_with_constructor(latency_histogram),
             pod_reads: Family::default(),
+            pods_watched: Gauge::default(),
             volumes: Gauge::default(),
             identities: Gauge::default(),
             vault_up: Gauge::default(),
@@ -206,6 +209,11 @@ impl Metrics {
             "pod_reads",
             "Pods read for publishes, from the node's Pod watch (cache) or a GET (api)",
             metrics.pod_reads.clone(),
+        );
+        registry.register(
+            "pods_watched",
+            "Pods of this node that the Pod watch holds (0 with --watch-pods=false or before the first list)",
+            metrics.pods_watched.clone(),
         );
         registry.register(
             "volumes",

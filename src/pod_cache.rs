@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use tokio::sync::watch;
@@ -23,7 +23,17 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 const RELIST_PAUSE: Duration = Duration::from_millis(100);
 
 /// Pods by (namespace, name).
-type PodMap = HashMap<(String, String), Arc<Pod>>;
+type PodMap = HashMap<(String, String), CachedPod>;
+
+/// A Pod as the cache holds it.
+#[derive(Debug, Clone)]
+pub struct CachedPod {
+    /// The Pod as last listed or watched.
+    pub pod: Arc<Pod>,
+    /// When this incarnation (uid) first reached the cache: the Pod existed
+    /// by then, so a Vault answer requested later is newer than the Pod.
+    pub seen: Instant,
+}
 
 /// The node's Pods by namespace and name; cheap to clone.
 #[derive(Debug, Clone)]
@@ -45,13 +55,13 @@ impl Default for PodCache {
 impl PodCache {
     /// The Pod `namespace/name` with uid `uid`, if the cache is in sync and
     /// holds that very incarnation.
-    pub fn get(&self, namespace: &str, name: &str, uid: &str) -> Option<Arc<Pod>> {
+    pub fn get(&self, namespace: &str, name: &str, uid: &str) -> Option<CachedPod> {
         if !*self.synced.borrow() {
             return None;
         }
         lock(&self.pods)
             .get(&(namespace.to_string(), name.to_string()))
-            .filter(|pod| pod.metadata.uid == uid)
+            .filter(|held| held.pod.metadata.uid == uid)
             .cloned()
     }
 
@@ -76,11 +86,19 @@ impl PodCache {
 
     /// Replaces everything with a fresh list; the cache is in sync.
     pub fn replace(&self, pods: Vec<Pod>) {
+        let now = Instant::now();
+        let mut held = lock(&self.pods);
         let fresh = pods
             .into_iter()
-            .map(|pod| (key(&pod), Arc::new(pod)))
+            .map(|pod| {
+                let key = key(&pod);
+                let seen = seen_before(&held, &key, &pod).unwrap_or(now);
+                let pod = Arc::new(pod);
+                (key, CachedPod { pod, seen })
+            })
             .collect();
-        *lock(&self.pods) = fresh;
+        *held = fresh;
+        drop(held);
         self.synced.send_replace(true);
     }
 
@@ -89,14 +107,18 @@ impl PodCache {
         match change {
             PodChange::Listed(pods) => self.replace(pods),
             PodChange::Applied(pod) => {
-                lock(&self.pods).insert(key(&pod), Arc::from(pod));
+                let mut held = lock(&self.pods);
+                let key = key(&pod);
+                let seen = seen_before(&held, &key, &pod).unwrap_or_else(Instant::now);
+                let pod = Arc::from(pod);
+                held.insert(key, CachedPod { pod, seen });
             }
             PodChange::Deleted(pod) => {
                 let mut pods = lock(&self.pods);
                 // A delete of an older incarnation leaves a newer one alone.
                 if pods
                     .get(&key(&pod))
-                    .is_some_and(|held| held.metadata.uid == pod.metadata.uid)
+                    .is_some_and(|held| held.pod.metadata.uid == pod.metadata.uid)
                 {
                     pods.remove(&key(&pod));
                 }
@@ -155,6 +177,13 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// When the cache first saw this incarnation of `pod`, if it holds it.
+fn seen_before(held: &PodMap, key: &(String, String), pod: &Pod) -> Option<Instant> {
+    held.get(key)
+        .filter(|h| h.pod.metadata.uid == pod.metadata.uid)
+        .map(|h| h.seen)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,7 +216,7 @@ mod tests {
     fn a_listed_pod_is_answered_for_its_own_uid_only() {
         let cache = PodCache::default();
         cache.replace(vec![pod("web", "u1")]);
-        assert_eq!(cache.get("ns", "web", "u1").unwrap().metadata.uid, "u1");
+        assert_eq!(cache.get("ns", "web", "u1").unwrap().pod.metadata.uid, "u1");
         assert!(cache.get("ns", "web", "u2").is_none());
         assert!(cache.get("other", "web", "u1").is_none());
     }
@@ -199,6 +228,26 @@ mod tests {
         cache.apply(applied(pod("web", "u2")));
         assert!(cache.get("ns", "web", "u1").is_none());
         assert!(cache.get("ns", "web", "u2").is_some());
+    }
+
+    #[test]
+    fn an_update_keeps_when_the_incarnation_was_first_seen() {
+        let cache = PodCache::default();
+        cache.replace(vec![pod("web", "u1")]);
+        let first = cache.get("ns", "web", "u1").unwrap().seen;
+        cache.apply(applied(pod("web", "u1")));
+        cache.replace(vec![pod("web", "u1")]);
+        assert_eq!(cache.get("ns", "web", "u1").unwrap().seen, first);
+    }
+
+    #[test]
+    fn a_new_incarnation_is_not_taken_for_one_seen_before() {
+        let cache = PodCache::default();
+        cache.replace(vec![pod("web", "u1")]);
+        let held = lock(&cache.pods);
+        let key = ("ns".to_string(), "web".to_string());
+        assert!(seen_before(&held, &key, &pod("web", "u1")).is_some());
+        assert!(seen_before(&held, &key, &pod("web", "u2")).is_none());
     }
 
     #[test]

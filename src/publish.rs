@@ -25,7 +25,7 @@ use crate::kube::{KubeClient, PodEvent};
 use crate::metrics::SourceLabels;
 use crate::pod::Pod;
 use crate::pod_cache::PodCache;
-use crate::refresh::{Condition, NewVolume, Refresher};
+use crate::refresh::{Condition, NewVolume, Refresher, schedule};
 use crate::state::{StateDir, VolumeRecord};
 use crate::vault::ErrorKind;
 use crate::volume::budget::{self, Budget};
@@ -161,7 +161,7 @@ impl Publisher {
         context: PublishContext,
     ) -> Result<()> {
         let started = Instant::now();
-        let pod = self.fetch_pod(&context.pod).await?;
+        let (pod, known_since) = self.fetch_pod(&context.pod, started).await?;
         let pod_done = started.elapsed();
         let configmap = self.agent_configmap(&pod).await?;
         let plan = inject::plan_with_config(
@@ -189,7 +189,7 @@ impl Publisher {
             plan: &plan,
             recipe: &recipe,
             vault_target: &vault_target,
-            started,
+            known_since,
         };
         let size = self.settings.tmpfs_size_bytes;
         let (rendered, mounted_now) = tokio::join!(self.render(&volume, &mut fetched), async {
@@ -255,7 +255,7 @@ impl Publisher {
             plan,
             recipe,
             vault_target,
-            started,
+            known_since,
         } = *volume;
         let session = self
             .refresher
@@ -274,7 +274,7 @@ impl Publisher {
                     vault_target,
                     &token,
                     request,
-                    started,
+                    known_since,
                     target,
                 )
             };
@@ -300,16 +300,17 @@ impl Publisher {
         )
     }
 
-    /// The Pod kubelet names: from the node's Pod cache when it holds this
-    /// incarnation, else from the API server.
-    async fn fetch_pod(&self, pod_ref: &PodRef) -> Result<Arc<Pod>> {
+    /// The Pod kubelet names, from the node's Pod cache when it holds this
+    /// incarnation, else from the API server; and since when it is known
+    /// to exist ([`schedule::known_since`]).
+    async fn fetch_pod(&self, pod_ref: &PodRef, started: Instant) -> Result<(Arc<Pod>, Instant)> {
         let metrics = crate::metrics::global();
-        if let Some(pod) = self
+        if let Some(held) = self
             .pods
             .get(&pod_ref.namespace, &pod_ref.name, &pod_ref.uid)
         {
             metrics.pod_reads.get_or_create(&SOURCE_CACHE).inc();
-            return Ok(pod);
+            return Ok((held.pod, schedule::known_since(Some(held.seen), started)));
         }
         metrics.pod_reads.get_or_create(&SOURCE_API).inc();
         let pod = self.kube.get_pod(&pod_ref.namespace, &pod_ref.name).await?;
@@ -319,7 +320,7 @@ impl Publisher {
                 pod_ref.namespace, pod_ref.name, pod.metadata.uid, pod_ref.uid
             )));
         }
-        Ok(Arc::new(pod))
+        Ok((Arc::new(pod), schedule::known_since(None, started)))
     }
 
     /// The Pod's `agent-configmap`, read from its namespace with the
@@ -377,8 +378,9 @@ struct VolumeToRender<'a> {
     plan: &'a Plan,
     recipe: &'a Recipe,
     vault_target: &'a crate::vault::Target,
-    /// When the publish began: reads that ran since then may be shared.
-    started: Instant,
+    /// Since when the Pod is known to exist: lease-free reads of the
+    /// identity requested since then are newer than the Pod and may serve it.
+    known_since: Instant,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -655,3 +655,33 @@ DSN=postgres://{{{{ .Data.data.username }}}}@db:{{{{ index .Data.data "port" }}}
     assert_eq!(ours, String::from_utf8(agent["f"].clone()).unwrap());
     assert!(ours.contains("export API_KEY=\"k-1\""), "{ours}");
 }
+
+#[tokio::test]
+async fn a_pod_created_after_a_secret_changed_gets_the_new_value_at_once() {
+    let fx = fixture();
+    let (mount, key) = kv2_secret(fx, json!({"password": "old"}));
+    let path = format!("{mount}/{key}");
+    let first = TestPod::kubernetes(fx, &[&format!("{mount}/*")]);
+    first.register(fx, &[("agent-inject-secret-db", &path)]);
+    let driver = Driver::start().await;
+    first
+        .publish(&driver, VOLUME, &first.token(fx))
+        .await
+        .unwrap();
+    fx.bao.write_kv2(&mount, &key, json!({"password": "new"}));
+    // The next replica exists only after the change: the identity's read of
+    // a moment ago is older than the Pod and must not serve it.
+    let mut id = first.id.clone();
+    id.pod_name = format!("{}-next", first.id.pod_name);
+    id.pod_uid = support::jwt::new_uid();
+    let next = TestPod {
+        id,
+        role: first.role.clone(),
+    };
+    next.register(fx, &[("agent-inject-secret-db", &path)]);
+    next.publish(&driver, VOLUME, &next.token(fx))
+        .await
+        .unwrap();
+    assert!(read(first.target(&driver, VOLUME).join("db")).contains("password:old"));
+    assert!(read(next.target(&driver, VOLUME).join("db")).contains("password:new"));
+}

@@ -222,9 +222,10 @@ impl Refresher {
         Ok((token, true))
     }
 
-    /// Fetches `request` for a publish that started at `since`: a lease-free
-    /// read of the same path by the same identity that ran after `since`
-    /// (a burst of Pods) serves this one too; anything else is fetched.
+    /// Fetches `request` for a publish whose Pod is known to exist since
+    /// `since` (`schedule::known_since`): a lease-free read of the same path
+    /// by the same identity requested after `since` (a burst of Pods)
+    /// serves this one too; anything else is fetched.
     pub async fn publish_fetch(
         &self,
         identity: &IdentityKey,

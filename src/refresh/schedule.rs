@@ -228,9 +228,24 @@ pub fn shares_failure(failed_at: Option<Instant>, since: Instant) -> bool {
     failed_at.is_some_and(|at| at >= since)
 }
 
-/// Whether a shared lease-free answer fetched at `fetched_at` may serve a
-/// publish that started at `since`: only one fetched after the publish
-/// began, so a Pod never starts with an answer older than its own publish.
+/// How far before its publish began a shared read may have been requested
+/// and still serve the publish: a burst's Pods arrive over milliseconds
+/// while one read per identity and path is in flight.
+pub const PUBLISH_SHARE_REACH: Duration = Duration::from_secs(1);
+
+/// Since when a publish that began at `started` may take shared lease-free
+/// answers: requested after the Pod existed (`seen`: when the node's Pod
+/// watch first saw this incarnation; kubelet publishes only for a Pod that
+/// exists, so `started` is such a time too), so that a Pod never starts
+/// with an answer older than itself, and at most [`PUBLISH_SHARE_REACH`]
+/// before the publish began.
+pub fn known_since(seen: Option<Instant>, started: Instant) -> Instant {
+    let reach = started.checked_sub(PUBLISH_SHARE_REACH).unwrap_or(started);
+    seen.map_or(started, |seen| seen.clamp(reach, started))
+}
+
+/// Whether a shared lease-free answer requested at `fetched_at` may serve
+/// a publish whose Pod is known to exist since `since` ([`known_since`]).
 pub fn serves_publish(fetched_at: Instant, since: Instant) -> bool {
     fetched_at >= since
 }
@@ -560,6 +575,29 @@ mod tests {
         assert!(shares_failure(Some(since + SECOND), since));
         assert!(!shares_failure(Some(since - SECOND), since));
         assert!(!shares_failure(None, since));
+    }
+
+    #[test]
+    fn a_publish_may_share_reads_requested_since_its_pod_was_seen() {
+        let started = Instant::now() + MINUTE;
+        let seen = started - 200 * Duration::from_millis(1);
+        assert_eq!(known_since(Some(seen), started), seen);
+    }
+
+    #[test]
+    fn a_publish_shares_no_read_requested_more_than_the_reach_before_it() {
+        let started = Instant::now() + MINUTE;
+        let seen = started - 30 * SECOND;
+        assert_eq!(
+            known_since(Some(seen), started),
+            started - PUBLISH_SHARE_REACH
+        );
+    }
+
+    #[test]
+    fn a_publish_of_a_pod_the_watch_has_not_seen_shares_reads_since_it_began() {
+        let started = Instant::now() + MINUTE;
+        assert_eq!(known_since(None, started), started);
     }
 
     #[test]
