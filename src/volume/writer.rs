@@ -165,7 +165,14 @@ pub fn write_generation_within(
     switch_data_link(root, &generation)?;
     let version_path = PathBuf::from(VERSION_FILE);
     link_top_level(root, by_path.keys().chain([&version_path]))?;
-    remove_old_generations(root, &generation, current.as_deref())?;
+    // A volume's first generation has no predecessor whose links or
+    // directories could be left over (links are made only after a switch),
+    // so the two listings of the root are skipped: a first publish is
+    // 8 syscalls cheaper. A crashed fill's directory goes at the next switch.
+    if current.is_some() {
+        remove_stale_links(root, by_path.keys().chain([&version_path]))?;
+        remove_old_generations(root, &generation, current.as_deref())?;
+    }
     Ok(WriteOutcome::Switched { changed, version })
 }
 
@@ -329,24 +336,42 @@ fn switch_data_link(root: &Path, generation: &str) -> Result<()> {
     fs::rename(&tmp, root.join(DATA_LINK)).map_err(|e| Error::io("rename", &tmp, e))
 }
 
-/// Ensures `<root>/<first component>` links into `..data` for every file,
-/// and removes links for entries that are gone.
-fn link_top_level<'a>(root: &Path, paths: impl Iterator<Item = &'a PathBuf>) -> Result<()> {
-    let wanted: std::collections::BTreeSet<_> = paths
+/// The top-level names `paths` need at the volume root.
+fn top_level_names<'a>(
+    paths: impl Iterator<Item = &'a PathBuf>,
+) -> std::collections::BTreeSet<std::ffi::OsString> {
+    paths
         .filter_map(|p| p.components().next())
         .map(|c| c.as_os_str().to_owned())
-        .collect();
-    for name in &wanted {
+        .collect()
+}
+
+/// Ensures `<root>/<first component>` links into `..data` for every file.
+fn link_top_level<'a>(root: &Path, paths: impl Iterator<Item = &'a PathBuf>) -> Result<()> {
+    for name in &top_level_names(paths) {
         let link = root.join(name);
         let target = Path::new(DATA_LINK).join(name);
-        if fs::read_link(&link).is_ok_and(|t| t == target) {
-            continue;
+        match fs::read_link(&link) {
+            Ok(current) if current == target => continue,
+            // A new name: made in place, which is as atomic as a rename.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => match symlink(&target, &link) {
+                Ok(()) => continue,
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(Error::io("symlink", &link, e)),
+            },
+            _ => {}
         }
         let tmp = root.join(format!("..link_tmp.{}", name.to_string_lossy()));
         let _ = fs::remove_file(&tmp);
         symlink(&target, &tmp).map_err(|e| Error::io("symlink", &tmp, e))?;
         fs::rename(&tmp, &link).map_err(|e| Error::io("rename", &link, e))?;
     }
+    Ok(())
+}
+
+/// Removes root links for entries that `paths` no longer have.
+fn remove_stale_links<'a>(root: &Path, paths: impl Iterator<Item = &'a PathBuf>) -> Result<()> {
+    let wanted = top_level_names(paths);
     for entry in fs::read_dir(root).map_err(|e| Error::io("list", root, e))? {
         let entry = entry.map_err(|e| Error::io("list", root, e))?;
         let name = entry.file_name();
