@@ -12,7 +12,8 @@
 //! `due_secrets`, `is_newer`, `shares_failure`, `volume_due`,
 //! `refresh_retry_wait` with `shared_retry_unit` (hence
 //! `timing::static_delay` and `timing::backoff`), and `session::Session`
-//! for tokens (renewal at 2/3, `login_failed` with `auth-min/max-backoff`),
+//! for tokens (renewal at 2/3; a renewal Vault cannot answer is retried with
+//! `auth-min/max-backoff` while the token is good, `after_failed_renewal`),
 //! with the driver's defaults from `inject::Options`. Its random units come
 //! from a seeded generator instead of `timing::unit_random`, drawn where
 //! the driver draws them, so tuning the driver's jitter changes this model.
@@ -531,14 +532,25 @@ impl<'a> Driver<'a> {
             return;
         }
         let mut now = now;
-        if let TokenStep::Renew(_) = identity.session.step()
-            && self.request(&mut now)
-        {
-            self.identities[id as usize]
-                .session
-                .renewed(token(self.ttl), now);
-            self.schedule_session(id);
-            return;
+        let (min, max) = (self.options.auth_min_backoff, self.options.auth_max_backoff);
+        if let TokenStep::Renew(_) = identity.session.step() {
+            if self.request(&mut now) {
+                self.identities[id as usize]
+                    .session
+                    .renewed(token(self.ttl), now);
+                self.schedule_session(id);
+                return;
+            }
+            // Vault is down, not refusing: the token is kept while still good.
+            let session = &self.identities[id as usize].session;
+            if let TokenStep::Renew(_) = session.after_failed_renewal(true, now) {
+                let unit = self.rng.unit();
+                self.identities[id as usize]
+                    .session
+                    .login_failed(now, min, max, unit);
+                self.schedule_session(id);
+                return;
+            }
         }
         if self.request(&mut now) {
             self.identities[id as usize]
@@ -546,7 +558,6 @@ impl<'a> Driver<'a> {
                 .set(token(self.ttl), now);
         } else {
             let unit = self.rng.unit();
-            let (min, max) = (self.options.auth_min_backoff, self.options.auth_max_backoff);
             self.identities[id as usize]
                 .session
                 .login_failed(now, min, max, unit);

@@ -35,7 +35,7 @@ use crate::events::EventRecorder;
 use crate::inject::Plan;
 use crate::kube::{KubeClient, PodEvent};
 use crate::pod::{ObjectMeta, Pod};
-use crate::vault::{Target, VaultToken};
+use crate::vault::{ErrorKind, Target, VaultToken};
 use crate::volume::budget::{self, Budget};
 use crate::volume::{self, writer};
 use consul_funcs::SecretRequest;
@@ -506,7 +506,22 @@ impl Refresher {
                     // Vault stops extending at the token's max TTL: log in again then.
                     tracing::debug!("token near its max TTL: logging in again");
                 }
-                Err(error) => tracing::info!(%error, "token renewal failed: logging in again"),
+                Err(error) => {
+                    let unreachable = error.code() == ErrorKind::Unavailable;
+                    if let TokenStep::Renew(_) =
+                        session.after_failed_renewal(unreachable, clock::now())
+                    {
+                        let wait = session.login_failed(
+                            clock::now(),
+                            plan.options.auth_min_backoff,
+                            plan.options.auth_max_backoff,
+                            unit_random(),
+                        );
+                        tracing::warn!(%error, retry_in = ?wait, "token renewal failed; the token is still good: renewing again later");
+                        return;
+                    }
+                    tracing::info!(%error, "token renewal failed: logging in again");
+                }
             }
         }
         match self.login(&plan, &target, jwt.jwt()).await {

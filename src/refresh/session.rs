@@ -58,9 +58,9 @@ pub enum SessionKey {
 #[derive(Debug, Default)]
 pub struct Session {
     held: Option<HeldToken>,
-    /// Consecutive failed logins.
+    /// Consecutive failed logins (and renewals Vault could not answer).
     failures: u32,
-    /// When to try again after a failed login.
+    /// When to try again after a failed attempt.
     retry_at: Option<Instant>,
 }
 
@@ -163,7 +163,22 @@ impl Session {
         extends
     }
 
-    /// Records a failed login at `now`; returns the wait before the next try
+    /// What to do after a renewal failed at `now`: a Vault that could not
+    /// be reached (or failed on its side) has not refused the token, and a
+    /// login would fail the same way, so while the token is still good the
+    /// session backs off and renews again later; a refusal, or a token
+    /// about to go, means a login now.
+    pub fn after_failed_renewal(&self, unreachable: bool, now: Instant) -> TokenStep {
+        match self.token() {
+            Some(token) if unreachable && self.usable(now).is_some() => {
+                TokenStep::Renew(token.clone())
+            }
+            _ => TokenStep::Login,
+        }
+    }
+
+    /// Records a failed attempt (a login, or a renewal Vault could not
+    /// answer) at `now`; returns the wait before the next try
     /// (`auth-min-backoff` doubling up to `auth-max-backoff`, jittered by `unit`).
     pub fn login_failed(
         &mut self,
@@ -214,6 +229,33 @@ mod tests {
         let mut session = Session::empty();
         session.set(token(ttl, renewable), at);
         session
+    }
+
+    #[test]
+    fn a_renewal_vault_could_not_answer_is_retried_while_the_token_is_good() {
+        let t0 = Instant::now();
+        let session = logged_in(3600, true, t0);
+        let now = t0 + Duration::from_secs(2400);
+        assert!(matches!(
+            session.after_failed_renewal(true, now),
+            TokenStep::Renew(_)
+        ));
+    }
+
+    #[test]
+    fn a_refused_renewal_logs_in_again() {
+        let t0 = Instant::now();
+        let session = logged_in(3600, true, t0);
+        let now = t0 + Duration::from_secs(2400);
+        assert_eq!(session.after_failed_renewal(false, now), TokenStep::Login);
+    }
+
+    #[test]
+    fn an_unanswered_renewal_logs_in_once_the_token_is_about_to_go() {
+        let t0 = Instant::now();
+        let session = logged_in(3600, true, t0);
+        let now = t0 + Duration::from_secs(3599);
+        assert_eq!(session.after_failed_renewal(true, now), TokenStep::Login);
     }
 
     #[test]
