@@ -3,12 +3,15 @@
 //! reach every place they belong to, deploy/ is the default rendering, and
 //! bad options are refused by name.
 
+mod support;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde::Deserialize;
 use serde_yaml_ng::Value;
+use support::checkov;
 use vault_csi_driver::install::{InstallOptions, tree};
 
 const OTHER_NAMESPACE: &str = "secrets-system";
@@ -191,45 +194,6 @@ fn every_variant_passes_kubernetes_validate_strictly_for_its_version() {
     }
 }
 
-/// The reviewed checkov suppressions, as in tests/manifests.rs: what a CSI
-/// node plugin cannot avoid, and the driver image being built by its users.
-const REVIEWED_SUPPRESSIONS: [&str; 8] = [
-    "CKV_K8S_16",
-    "CKV_K8S_20",
-    "CKV_K8S_37",
-    "CKV_K8S_28",
-    "CKV_K8S_23",
-    "CKV_K8S_40",
-    "CKV_K8S_43",
-    "CKV_K8S_15",
-];
-
-#[derive(Deserialize)]
-struct CheckovReport {
-    results: CheckovResults,
-    summary: CheckovSummary,
-}
-
-#[derive(Deserialize)]
-struct CheckovResults {
-    failed_checks: Vec<CheckovFinding>,
-}
-
-#[derive(Deserialize)]
-struct CheckovFinding {
-    check_id: String,
-    resource: String,
-    file_path: String,
-}
-
-#[derive(Deserialize)]
-struct CheckovSummary {
-    passed: u64,
-    failed: u64,
-    skipped: u64,
-    parsing_errors: u64,
-}
-
 #[test]
 fn every_variant_passes_checkov_with_only_the_reviewed_suppressions() {
     // checkov skips hidden directories, as tempdir()'s `.tmpXXXX` is.
@@ -246,7 +210,7 @@ fn every_variant_passes_checkov_with_only_the_reviewed_suppressions() {
             for (key, value) in values {
                 if key.starts_with(".checkov.io/skip") {
                     let id = value.split('=').next().unwrap();
-                    assert!(REVIEWED_SUPPRESSIONS.contains(&id), "{name}: {id}");
+                    assert!(checkov::REVIEWED_SUPPRESSIONS.contains(&id), "{name}: {id}");
                     suppressions += 1;
                 }
             }
@@ -256,30 +220,11 @@ fn every_variant_passes_checkov_with_only_the_reviewed_suppressions() {
         std::fs::create_dir(&variant_dir).unwrap();
         std::fs::write(variant_dir.join("install.yaml"), stream).unwrap();
     }
-    let out = Command::new("checkov")
-        .arg("-d")
-        .arg(dir.path())
-        .args(["--framework", "kubernetes", "--compact", "--quiet"])
-        .args(["--skip-download", "--output", "json"])
-        .output()
-        .expect("checkov is installed (make deps)");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let report: CheckovReport = serde_json::from_str(&stdout).unwrap_or_else(|e| {
-        panic!(
-            "not checkov's JSON report ({e}):\n{stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    let findings: Vec<String> = report
-        .results
-        .failed_checks
-        .iter()
-        .map(|f| format!("{} {} ({})", f.check_id, f.resource, f.file_path))
-        .collect();
-    assert!(report.summary.passed > 0, "checkov checked nothing");
-    assert_eq!(report.summary.failed, 0, "{findings:#?}");
-    assert_eq!(report.summary.parsing_errors, 0);
-    assert_eq!(report.summary.skipped, suppressions);
+    let report = checkov::scan(dir.path(), dir.path(), &[]);
+    assert!(report.passed > 0, "checkov checked nothing");
+    assert_eq!(report.failed, 0, "{:#?}", report.findings);
+    assert_eq!(report.parsing_errors, 0);
+    assert_eq!(report.skipped, suppressions);
 }
 
 // ---- the options reach every place --------------------------------------------

@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use serde_yaml_ng::Value;
+use support::checkov;
 
 const DRIVER: &str = "vault-csi-driver";
 const NAMESPACE: &str = "vault-csi";
@@ -949,19 +950,6 @@ fn kubernetes_validate_accepts_every_manifest_strictly() {
     );
 }
 
-/// The checkov findings a CSI node plugin cannot avoid, suppressed on the
-/// DaemonSet with a reason each. Anything else must be fixed, not skipped.
-const REVIEWED_SUPPRESSIONS: [&str; 8] = [
-    "CKV_K8S_16", // privileged container
-    "CKV_K8S_20", // privilege escalation, implied by privileged
-    "CKV_K8S_37", // capabilities, all of them when privileged
-    "CKV_K8S_28", // NET_RAW, as part of all capabilities
-    "CKV_K8S_23", // root: mount(2), and the root-owned 0600 socket
-    "CKV_K8S_40", // high UID: same reason
-    "CKV_K8S_43", // digest: the driver image is built by its users
-    "CKV_K8S_15", // pull policy Always would tie restarts to the registry
-];
-
 #[test]
 fn checkov_suppressions_are_the_reviewed_ones_and_give_reasons() {
     for o in install() {
@@ -978,7 +966,7 @@ fn checkov_suppressions_are_the_reviewed_ones_and_give_reasons() {
                 .split_once('=')
                 .unwrap_or_else(|| panic!("{key}: no reason after the check id"));
             assert!(
-                REVIEWED_SUPPRESSIONS.contains(&id),
+                checkov::REVIEWED_SUPPRESSIONS.contains(&id),
                 "{id} is not a reviewed suppression"
             );
             assert!(reason.split_whitespace().count() >= 5, "{id}: {reason:?}");
@@ -987,62 +975,18 @@ fn checkov_suppressions_are_the_reviewed_ones_and_give_reasons() {
     }
 }
 
-#[derive(Deserialize)]
-struct CheckovReport {
-    results: CheckovResults,
-    summary: CheckovSummary,
-}
-
-#[derive(Deserialize)]
-struct CheckovResults {
-    failed_checks: Vec<CheckovFinding>,
-}
-
-#[derive(Deserialize)]
-struct CheckovFinding {
-    check_id: String,
-    resource: String,
-    file_path: String,
-}
-
-#[derive(Deserialize)]
-struct CheckovSummary {
-    failed: u64,
-    skipped: u64,
-    parsing_errors: u64,
-}
-
 #[test]
 fn checkov_finds_nothing_in_the_install_but_the_reviewed_suppressions() {
-    assert!(
-        support::which("checkov").is_some(),
-        "checkov is missing: pip install checkov (make deps installs it)"
-    );
     // The examples stand for app teams' own workloads and are left out.
-    let output = Command::new("checkov")
-        .current_dir(repo())
-        .args(["-d", "deploy", "--skip-path", "deploy/examples"])
-        .args(["--framework", "kubernetes", "--compact", "--quiet"])
-        .args(["--skip-download", "--output", "json"])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let report: CheckovReport = serde_json::from_str(&stdout).unwrap_or_else(|e| {
-        panic!(
-            "checkov's output is not its JSON report ({e}):\n{stdout}\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        )
-    });
-    let findings: Vec<String> = report
-        .results
-        .failed_checks
-        .iter()
-        .map(|f| format!("{} {} ({})", f.check_id, f.resource, f.file_path))
-        .collect();
-    assert_eq!(report.summary.failed, 0, "{findings:#?}");
-    assert_eq!(report.summary.parsing_errors, 0);
+    let report = checkov::scan(
+        &repo(),
+        Path::new("deploy"),
+        &["--skip-path", "deploy/examples"],
+    );
+    assert_eq!(report.failed, 0, "{:#?}", report.findings);
+    assert_eq!(report.parsing_errors, 0);
     assert_eq!(
-        report.summary.skipped,
+        report.skipped,
         suppressions_in(&[
             "daemonset",
             "webhook",

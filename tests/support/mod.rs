@@ -8,6 +8,7 @@
 pub(crate) mod agent;
 pub(crate) mod bao;
 pub(crate) mod bench;
+pub(crate) mod checkov;
 pub(crate) mod driver;
 pub(crate) mod jwt;
 pub(crate) mod kube_api;
