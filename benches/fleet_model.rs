@@ -13,7 +13,7 @@
 //! `refresh_retry_wait` with `shared_retry_unit` (hence
 //! `timing::static_delay` and `timing::backoff`), and `session::Session`
 //! for tokens (renewal at 2/3; a renewal Vault cannot answer is retried with
-//! `auth-min/max-backoff` while the token is good, `after_failed_renewal`),
+//! `auth-min/max-backoff` while the token is good, `renews_again`),
 //! with the driver's defaults from `inject::Options`. Its random units come
 //! from a seeded generator instead of `timing::unit_random`, drawn where
 //! the driver draws them, so tuning the driver's jitter changes this model.
@@ -542,8 +542,7 @@ impl<'a> Driver<'a> {
                 return;
             }
             // Vault is down, not refusing: the token is kept while still good.
-            let session = &self.identities[id as usize].session;
-            if let TokenStep::Renew(_) = session.after_failed_renewal(true, now) {
+            if self.identities[id as usize].session.renews_again(true, now) {
                 let unit = self.rng.unit();
                 self.identities[id as usize]
                     .session

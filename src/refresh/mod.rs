@@ -487,6 +487,14 @@ impl Refresher {
             lock(&self.inner.sessions).remove(key);
             return;
         };
+        let back_off = |session: &mut Session| {
+            session.login_failed(
+                clock::now(),
+                plan.options.auth_min_backoff,
+                plan.options.auth_max_backoff,
+                unit_random(),
+            )
+        };
         if let TokenStep::Renew(token) = session.step() {
             let renewed = self
                 .inner
@@ -508,15 +516,8 @@ impl Refresher {
                 }
                 Err(error) => {
                     let unreachable = error.code() == ErrorKind::Unavailable;
-                    if let TokenStep::Renew(_) =
-                        session.after_failed_renewal(unreachable, clock::now())
-                    {
-                        let wait = session.login_failed(
-                            clock::now(),
-                            plan.options.auth_min_backoff,
-                            plan.options.auth_max_backoff,
-                            unit_random(),
-                        );
+                    if session.renews_again(unreachable, clock::now()) {
+                        let wait = back_off(session);
                         tracing::warn!(%error, retry_in = ?wait, "token renewal failed; the token is still good: renewing again later");
                         return;
                     }
@@ -527,12 +528,7 @@ impl Refresher {
         match self.login(&plan, &target, jwt.jwt()).await {
             Ok(token) => session.set(token, clock::now()),
             Err(error) => {
-                let wait = session.login_failed(
-                    clock::now(),
-                    plan.options.auth_min_backoff,
-                    plan.options.auth_max_backoff,
-                    unit_random(),
-                );
+                let wait = back_off(session);
                 tracing::warn!(%error, retry_in = ?wait, "Vault login failed");
             }
         }

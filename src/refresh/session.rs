@@ -163,18 +163,13 @@ impl Session {
         extends
     }
 
-    /// What to do after a renewal failed at `now`: a Vault that could not
-    /// be reached (or failed on its side) has not refused the token, and a
-    /// login would fail the same way, so while the token is still good the
-    /// session backs off and renews again later; a refusal, or a token
-    /// about to go, means a login now.
-    pub fn after_failed_renewal(&self, unreachable: bool, now: Instant) -> TokenStep {
-        match self.token() {
-            Some(token) if unreachable && self.usable(now).is_some() => {
-                TokenStep::Renew(token.clone())
-            }
-            _ => TokenStep::Login,
-        }
+    /// Whether, after a renewal failed at `now`, the session renews again
+    /// later instead of logging in: a Vault that could not be reached (or
+    /// failed on its side) has not refused the token, and a login would
+    /// fail the same way, so while the token is still good it is kept; a
+    /// refusal, or a token about to go, means a login now.
+    pub fn renews_again(&self, unreachable: bool, now: Instant) -> bool {
+        unreachable && self.usable(now).is_some()
     }
 
     /// Records a failed attempt (a login, or a renewal Vault could not
@@ -236,10 +231,7 @@ mod tests {
         let t0 = Instant::now();
         let session = logged_in(3600, true, t0);
         let now = t0 + Duration::from_secs(2400);
-        assert!(matches!(
-            session.after_failed_renewal(true, now),
-            TokenStep::Renew(_)
-        ));
+        assert!(session.renews_again(true, now));
     }
 
     #[test]
@@ -247,7 +239,7 @@ mod tests {
         let t0 = Instant::now();
         let session = logged_in(3600, true, t0);
         let now = t0 + Duration::from_secs(2400);
-        assert_eq!(session.after_failed_renewal(false, now), TokenStep::Login);
+        assert!(!session.renews_again(false, now));
     }
 
     #[test]
@@ -255,7 +247,7 @@ mod tests {
         let t0 = Instant::now();
         let session = logged_in(3600, true, t0);
         let now = t0 + Duration::from_secs(3599);
-        assert_eq!(session.after_failed_renewal(true, now), TokenStep::Login);
+        assert!(!session.renews_again(true, now));
     }
 
     #[test]
