@@ -9,7 +9,7 @@
 //! printed install.
 
 use std::fmt;
-use std::path::{Component, Path};
+use std::path::Path;
 
 use clap::{Args, ValueEnum};
 
@@ -212,28 +212,10 @@ fn kubelet_dir(value: &str) -> Result<String, InstallError> {
             format!("{c:?} is not allowed (letters, digits, '/', '.', '_', '-', '+')"),
         ));
     }
-    let mut normalised = String::new();
-    for part in path.components() {
-        match part {
-            Component::RootDir => {}
-            Component::Normal(name) => {
-                normalised.push('/');
-                normalised.push_str(name.to_str().unwrap_or_default());
-            }
-            Component::CurDir | Component::ParentDir | Component::Prefix(_) => {
-                return Err(invalid(
-                    "kubelet-dir",
-                    value,
-                    "must not contain '.' or '..' components",
-                ));
-            }
-        }
-    }
-    // components() drops "." except at the start, and "//": keep the path
-    // as given so hostPaths and the flag say exactly what kubelet uses.
-    if value.split('/').skip(1).any(|p| p == "." || p == "..")
-        || value.trim_end_matches('/').contains("//")
-    {
+    // Kept as given (less a trailing '/'), so hostPaths and the flag say
+    // exactly what kubelet uses: no '.', '..' or empty components.
+    let normalised = value.trim_end_matches('/');
+    if value.split('/').skip(1).any(|p| p == "." || p == "..") || normalised.contains("//") {
         return Err(invalid(
             "kubelet-dir",
             value,
@@ -247,7 +229,7 @@ fn kubelet_dir(value: &str) -> Result<String, InstallError> {
             "must be kubelet's root directory, not /",
         ));
     }
-    Ok(normalised)
+    Ok(normalised.to_owned())
 }
 
 fn image(value: &str) -> Result<String, InstallError> {
