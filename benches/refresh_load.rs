@@ -56,13 +56,7 @@ impl Identity {
             .collect();
         (0..count)
             .map(|v| {
-                let mut id = self.template.id.clone();
-                id.pod_name = format!("{}-{round}-{v}", self.template.id.pod_name);
-                id.pod_uid = support::jwt::new_uid();
-                let pod = TestPod {
-                    id,
-                    role: self.template.role.clone(),
-                };
+                let pod = self.template.replica(&format!("{round}-{v}"));
                 pod.register(fx, &annotations);
                 pod
             })

@@ -671,13 +671,7 @@ async fn a_pod_created_after_a_secret_changed_gets_the_new_value_at_once() {
     fx.bao.write_kv2(&mount, &key, json!({"password": "new"}));
     // The next replica exists only after the change: the identity's read of
     // a moment ago is older than the Pod and must not serve it.
-    let mut id = first.id.clone();
-    id.pod_name = format!("{}-next", first.id.pod_name);
-    id.pod_uid = support::jwt::new_uid();
-    let next = TestPod {
-        id,
-        role: first.role.clone(),
-    };
+    let next = first.replica("next");
     next.register(fx, &[("agent-inject-secret-db", &path)]);
     next.publish(&driver, VOLUME, &next.token(fx))
         .await

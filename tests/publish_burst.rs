@@ -53,13 +53,7 @@ async fn replicas_published_at_once_log_in_once_and_read_each_secret_once() {
     ];
     let replicas: Vec<TestPod> = (0..REPLICAS)
         .map(|n| {
-            let mut id = template.id.clone();
-            id.pod_name = format!("{}-{n}", template.id.pod_name);
-            id.pod_uid = support::jwt::new_uid();
-            let pod = TestPod {
-                id,
-                role: template.role.clone(),
-            };
+            let pod = template.replica(&n.to_string());
             pod.register(fx, &annotations);
             pod
         })

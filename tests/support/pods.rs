@@ -90,6 +90,18 @@ impl TestPod {
         TestPod { id, role }
     }
 
+    /// Another Pod of the same identity (a Deployment's next replica): the
+    /// same ServiceAccount and role, its name with `suffix`, a new uid.
+    pub(crate) fn replica(&self, suffix: &str) -> TestPod {
+        let mut id = self.id.clone();
+        id.pod_name = format!("{}-{suffix}", self.id.pod_name);
+        id.pod_uid = super::jwt::new_uid();
+        TestPod {
+            id,
+            role: self.role.clone(),
+        }
+    }
+
     /// Registers the Pod with `agent-inject: "true"`, its role, and `annotations`.
     pub(crate) fn register(&self, fixture: &Fixture, annotations: &[(&str, &str)]) {
         let mut all = vec![("agent-inject", "true"), ("role", self.role.as_str())];
