@@ -9,13 +9,6 @@ use support::driver::{Driver, DriverOptions};
 use support::fixture;
 use support::pods::{TestPod, VOLUME, kv1_secret};
 
-fn sample(driver: &Driver, name: &str) -> Option<f64> {
-    let (_, body) = driver.http_get("/metrics");
-    body.lines()
-        .find_map(|line| line.strip_prefix(name))
-        .and_then(|v| v.trim().parse().ok())
-}
-
 /// A Pod reading one KV secret of `bytes` bytes.
 fn pod_with_secret_of(bytes: usize) -> TestPod {
     let fx = fixture();
@@ -38,12 +31,9 @@ async fn a_publish_past_the_budget_is_refused_and_what_fits_is_served() {
         .publish(&driver, VOLUME, &small.token(fx))
         .await
         .unwrap();
-    let in_use = sample(&driver, "vault_csi_tmpfs_bytes ").unwrap();
+    let in_use = driver.metric("vault_csi_tmpfs_bytes").unwrap();
     assert!(in_use > 0.0, "{in_use}");
-    assert_eq!(
-        sample(&driver, "vault_csi_tmpfs_budget_bytes "),
-        Some(65536.0)
-    );
+    assert_eq!(driver.metric("vault_csi_tmpfs_budget_bytes"), Some(65536.0));
 
     let big = pod_with_secret_of(80_000);
     let refused = big
@@ -62,14 +52,11 @@ async fn a_publish_past_the_budget_is_refused_and_what_fits_is_served() {
     );
     assert!(!message.contains("xxxx"), "no secret value: {message}");
     assert_eq!(
-        sample(
-            &driver,
-            "vault_csi_publishes_total{result=\"resource_exhausted\"}"
-        ),
+        driver.metric("vault_csi_publishes_total{result=\"resource_exhausted\"}"),
         Some(1.0)
     );
     // The first volume is untouched, and counted still.
-    assert_eq!(sample(&driver, "vault_csi_tmpfs_bytes "), Some(in_use));
+    assert_eq!(driver.metric("vault_csi_tmpfs_bytes"), Some(in_use));
 }
 
 #[tokio::test]
@@ -82,12 +69,12 @@ async fn an_unpublished_volume_frees_its_share() {
     .await;
     let pod = pod_with_secret_of(10_000);
     pod.publish(&driver, VOLUME, &pod.token(fx)).await.unwrap();
-    assert!(sample(&driver, "vault_csi_tmpfs_bytes ").unwrap() > 0.0);
+    assert!(driver.metric("vault_csi_tmpfs_bytes").unwrap() > 0.0);
     driver
         .node()
         .await
         .node_unpublish_volume(pod.unpublish_request(&driver, VOLUME))
         .await
         .unwrap();
-    assert_eq!(sample(&driver, "vault_csi_tmpfs_bytes "), Some(0.0));
+    assert_eq!(driver.metric("vault_csi_tmpfs_bytes"), Some(0.0));
 }

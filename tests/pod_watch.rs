@@ -245,11 +245,8 @@ async fn a_list_longer_than_one_page_is_cached_whole() {
 }
 
 fn pod_reads(driver: &Driver, source: &str) -> u64 {
-    let (_, body) = driver.http_get("/metrics");
-    let prefix = format!("vault_csi_pod_reads_total{{source=\"{source}\"}} ");
-    body.lines()
-        .find_map(|l| l.strip_prefix(&prefix))
-        .map_or(0, |v| v.trim().parse().unwrap())
+    let series = format!("vault_csi_pod_reads_total{{source=\"{source}\"}}");
+    driver.metric(&series).map_or(0, |v| v as u64)
 }
 
 #[tokio::test]

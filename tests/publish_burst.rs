@@ -13,24 +13,10 @@ use support::pods::{TestPod, VOLUME, kv2_secret};
 
 const REPLICAS: usize = 8;
 
-/// The value of the driver's metric `name` (a line `name value`), 0 if absent.
-fn metric(driver: &Driver, name: &str) -> f64 {
-    let (_, body) = driver.http_get("/metrics");
-    body.lines()
-        .find_map(|line| {
-            line.strip_prefix(name)?
-                .strip_prefix(' ')?
-                .trim()
-                .parse()
-                .ok()
-        })
-        .unwrap_or(0.0)
-}
-
 /// Waits until the driver's Pod watch holds `count` Pods.
 async fn wait_watched(driver: &Driver, count: usize) {
     let deadline = Instant::now() + Duration::from_secs(10);
-    while metric(driver, "vault_csi_pods_watched") < count as f64 {
+    while driver.metric("vault_csi_pods_watched").unwrap_or(0.0) < count as f64 {
         assert!(
             Instant::now() < deadline,
             "the Pod watch never held {count} Pods"

@@ -44,22 +44,11 @@ fn write_driver_side(dir: &Path, server_ca: &Pki, client_ca: &Pki) {
     replace(&dir.join("client-key.pem"), &client.key_pem);
 }
 
-/// A sample of the driver's metrics.
-fn sample(driver: &Driver, name: &str) -> f64 {
-    let (status, body) = driver.http_get("/metrics");
-    assert_eq!(status, 200);
-    body.lines()
-        .find_map(|line| line.strip_prefix(name))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0.0)
-}
-
 /// Health probes Vault answered.
 fn answered_probes(driver: &Driver) -> f64 {
-    sample(
-        driver,
-        "vault_csi_vault_requests_total{kind=\"other\",status=\"200\"} ",
-    )
+    driver
+        .metric("vault_csi_vault_requests_total{kind=\"other\",status=\"200\"}")
+        .unwrap_or(0.0)
 }
 
 /// Waits until Vault answers a health probe made after `before` answered ones.
@@ -73,7 +62,7 @@ async fn wait_for_an_answered_probe(driver: &Driver, before: f64, what: &str) {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(sample(driver, "vault_csi_vault_up "), 1.0);
+    assert_eq!(driver.metric("vault_csi_vault_up"), Some(1.0));
 }
 
 #[tokio::test]

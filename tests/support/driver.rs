@@ -192,6 +192,17 @@ impl Driver {
         self.state.path()
     }
 
+    /// The value of one series of the driver's `/metrics`, named as the
+    /// text exposition writes it (`vault_csi_vault_up`, or with its labels
+    /// `vault_csi_pod_reads_total{source="api"}`); `None` when absent.
+    pub(crate) fn metric(&self, series: &str) -> Option<f64> {
+        let (status, body) = self.http_get("/metrics");
+        assert_eq!(status, 200, "{body}");
+        body.lines()
+            .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+            .map(|value| value.trim().parse().expect("a number"))
+    }
+
     /// The driver's Vault requests so far by kind (`login`, `read`, ...):
     /// how many, and their total seconds, from its `/metrics`.
     pub(crate) fn vault_requests(&self) -> std::collections::BTreeMap<String, (f64, f64)> {
